@@ -1,0 +1,1 @@
+"""Test utilities shared by haiku-core and rlax-core (never published)."""
