@@ -9,6 +9,7 @@ from rlax_core._version import __version__
 # --- part 1: base, checks, losses, clipping, multistep, value learning, vtrace,
 # --- distributional, transforms, nonlinear bellman (issue 5) -----------------
 # (imports for part 1 go here, one per name)
+from rlax_core._src.base import AllSum, batched_index, lhs_broadcast, one_hot, replace_masked
 
 # --- part 2: policy gradients, distributions, exploration, mpo, pop-art,
 # --- policy targets, gvf, model learning, interruptions, nested updates,
@@ -18,5 +19,10 @@ from rlax_core._version import __version__
 __all__ = [
     "__version__",
     # part 1 names (sorted within the part)
+    "AllSum",
+    "batched_index",
+    "lhs_broadcast",
+    "one_hot",
+    "replace_masked",
     # part 2 names (sorted within the part)
 ]
