@@ -4,11 +4,58 @@ Every public name is re-exported here from ``haiku_core._src``; nothing else
 lives in this file. Importing touches no device and no jax config.
 """
 
-from haiku_core._version import __version__
-
 # --- core: module system, transforms, params/state/rng, jax wrappers, lifting,
 # --- interception (issue 3) --------------------------------------------------
-# (imports for the core go here)
+from haiku_core._src.base import (
+    DO_NOT_STORE,
+    GetterContext,
+    PRNGSequence,
+    SetterContext,
+    current_name,
+    get_current_state,
+    get_initial_state,
+    get_parameter,
+    get_params,
+    get_state,
+    maybe_get_rng_sequence_state,
+    maybe_next_rng_key,
+    next_rng_key,
+    next_rng_keys,
+    replace_rng_sequence_state,
+    reserve_rng_keys,
+    running_init,
+    set_state,
+    with_rng,
+)
+from haiku_core._src.module import (
+    Deferred,
+    MethodContext,
+    Module,
+    ModuleProtocol,
+    SupportsCall,
+    force_name,
+    intercept_methods,
+    name_like,
+    name_scope,
+    to_module,
+    transparent,
+)
+from haiku_core._src.transform import (
+    MultiTransformed,
+    MultiTransformedWithState,
+    Transformed,
+    TransformedWithState,
+    multi_transform,
+    multi_transform_with_state,
+    transform,
+    transform_with_state,
+    with_empty_state,
+    without_apply_rng,
+    without_state,
+)
+from haiku_core._version import __version__
+
+# (end of core imports)
 
 # --- independent pieces: initializers, data_structures, pad, mixed_precision
 # --- (sub-namespaces) ----------------------------------------------------------
@@ -26,6 +73,48 @@ from haiku_core._version import __version__
 __all__ = [
     "__version__",
     # core names
+    "DO_NOT_STORE",
+    "Deferred",
+    "GetterContext",
+    "MethodContext",
+    "Module",
+    "ModuleProtocol",
+    "MultiTransformed",
+    "MultiTransformedWithState",
+    "PRNGSequence",
+    "SetterContext",
+    "SupportsCall",
+    "Transformed",
+    "TransformedWithState",
+    "current_name",
+    "force_name",
+    "get_current_state",
+    "get_initial_state",
+    "get_parameter",
+    "get_params",
+    "get_state",
+    "intercept_methods",
+    "maybe_get_rng_sequence_state",
+    "maybe_next_rng_key",
+    "multi_transform",
+    "multi_transform_with_state",
+    "name_like",
+    "name_scope",
+    "next_rng_key",
+    "next_rng_keys",
+    "replace_rng_sequence_state",
+    "reserve_rng_keys",
+    "running_init",
+    "set_state",
+    "to_module",
+    "transform",
+    "transform_with_state",
+    "transparent",
+    "with_empty_state",
+    "with_rng",
+    "without_apply_rng",
+    "without_state",
+    # (end of core names)
     # independent pieces
     # layers
     # norm / moving averages / attention

@@ -1,0 +1,875 @@
+"""The per-thread frame stack behind ``hk.transform`` and parameter/state/RNG access.
+
+Every call of a transformed ``init``/``apply`` pushes one :class:`Frame` onto a
+thread-local stack. The frame holds the params/state being created or read, the
+RNG sequence, and a stack of *scopes* (one entry per running module method or
+name scope) that determines where parameters live and how new modules are named.
+Nothing here reads JAX's internal trace state: misuse of raw JAX transforms is
+detected with :class:`jax.core.Tracer` checks on what is *stored* in the frame.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.core import Tracer
+
+from haiku_core._src import config as _config
+from haiku_core._src.errors import (
+    JaxUsageError,
+    MissingParameterError,
+    MissingRNGError,
+    NonEmptyStateError,
+)
+
+__all__ = [
+    "DO_NOT_STORE",
+    "Frame",
+    "GetterContext",
+    "PRNGSequence",
+    "SetterContext",
+    "current_frame",
+    "current_name",
+    "get_current_state",
+    "get_initial_state",
+    "get_parameter",
+    "get_params",
+    "get_state",
+    "maybe_get_rng_sequence_state",
+    "maybe_next_rng_key",
+    "next_rng_key",
+    "next_rng_keys",
+    "replace_rng_sequence_state",
+    "reserve_rng_keys",
+    "running_init",
+    "set_state",
+    "with_rng",
+]
+
+ROOT_SCOPE = "~"
+
+# Scope entry layout (a list for speed): [module, method_name, scope_name, counters, used]
+#   module:      the Module instance, or None for the root / a name scope
+#   method_name: method whose body is running ("__init__", "__call__", ...)
+#   scope_name:  the path under which params/state created here are stored
+#   counters:    dict base_name -> next index for children (created lazily)
+#   used:        set of child names handed out in this scope (created lazily)
+MODULE, METHOD, SCOPE, COUNTERS, USED = range(5)
+
+_RAW_TRANSFORM_HINT = (
+    "This happens when a raw JAX transform (jax.vmap, jax.lax.scan, jax.jit, jax.checkpoint/"
+    "jax.remat, jax.lax.cond/switch/while_loop/fori_loop/map, jax.grad ...) is used *inside* a "
+    "function transformed by hk.transform around code that creates parameters or state or "
+    "draws random keys. Use the Haiku-aware versions instead (hk.vmap, hk.scan, hk.remat, "
+    "hk.cond, hk.switch, hk.while_loop, hk.fori_loop, hk.map, hk.grad), or apply the JAX "
+    "transform to the whole init/apply function."
+)
+
+
+class _DoNotStore:
+    """Sentinel type of :data:`DO_NOT_STORE`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "haiku_core.DO_NOT_STORE"
+
+    def __reduce__(self):
+        return "DO_NOT_STORE"
+
+
+#: A custom creator/setter can return this to keep a value out of params/state.
+DO_NOT_STORE: Any = _DoNotStore()
+
+
+class _Local(threading.local):
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+        self.interceptors: list[Callable[..., Any]] = []
+
+
+_local = _Local()
+
+
+class Frame:
+    """State of one running ``init``/``apply`` (or of a wrapper's inner trace)."""
+
+    __slots__ = (
+        "creators",
+        "eager",
+        "fast",
+        "getters",
+        "initial_state",
+        "inputs",
+        "is_init",
+        "lift_prefix",
+        "params",
+        "rng",
+        "setters",
+        "stack",
+        "state",
+        "suspicious",
+        "used_lifted",
+    )
+
+    def __init__(
+        self,
+        params: Any,
+        state: dict | None,
+        initial_state: Any,
+        rng: PRNGSequence | None,
+        is_init: bool,
+        stack: list | None = None,
+    ) -> None:
+        self.params = params
+        self.state = state
+        self.initial_state = initial_state
+        self.rng = rng
+        self.is_init = is_init
+        self.stack = stack if stack is not None else [[None, "__call__", ROOT_SCOPE, None, None]]
+        self.creators: list = []
+        self.getters: list = []
+        self.setters: list = []
+        # `fast`: apply mode with no interceptors -> get_parameter is a dict lookup.
+        self.fast = not is_init
+        # `eager`: True/False when known, None when unknown (apply: decided lazily).
+        self.eager: bool | None = None
+        self.suspicious: list[str] = []
+        self.inputs: Any = None
+        self.lift_prefix: str | None = None
+        self.used_lifted: set = set()
+
+    def refresh_fast(self) -> None:
+        self.fast = not (self.is_init or self.getters or self.creators)
+
+    def inputs_concrete(self) -> bool:
+        """True when no explicit input of init/apply is a tracer."""
+        if self.eager is not None:
+            return self.eager
+        leaves = jax.tree.leaves(self.inputs)
+        rng = self.rng
+        if rng is not None:
+            leaves.append(rng._key)
+        concrete = not any(isinstance(x, Tracer) for x in leaves)
+        self.inputs = None
+        self.eager = concrete
+        return concrete
+
+    def note_tracer(self, what: str, value: Any) -> None:
+        """Records (or raises for) a tracer stored into this frame."""
+        if not isinstance(value, Tracer):
+            return
+        if self.inputs_concrete():
+            self.suspicious.append(what)
+
+
+def current_frame() -> Frame:
+    """Returns the innermost frame; raises if called outside a transform."""
+    frames = _local.frames
+    if not frames:
+        raise ValueError("haiku_core: this must be called inside a function run by hk.transform.")
+    return frames[-1]
+
+
+def _outside(what: str) -> ValueError:
+    return ValueError(
+        f"`{what}` must be used inside a function transformed with `hk.transform` (or "
+        f"`hk.transform_with_state`), then called through its `init`/`apply`. It was called "
+        "outside any transform. Wrap the code that builds modules in a function `f` and use "
+        "`hk.transform(f)`."
+    )
+
+
+def frame_or_raise(what: str) -> Frame:
+    frames = _local.frames
+    if not frames:
+        raise _outside(what)
+    return frames[-1]
+
+
+def check_leaks(frame: Frame) -> None:
+    """Called when a transform finishes: reports tracers that escaped an inner trace."""
+    if not frame.suspicious:
+        return
+    # Our inputs were concrete yet tracers were stored. If we are not under any trace
+    # now, those tracers came from a raw transform nested inside the function.
+    probe = jnp.zeros((), jnp.float32)
+    if isinstance(probe, Tracer):
+        return  # Under an enclosing trace that closed over values; JAX will judge.
+    where = ", ".join(dict.fromkeys(frame.suspicious))
+    raise JaxUsageError(f"haiku_core: traced values leaked into {where}. " + _RAW_TRANSFORM_HINT)
+
+
+# ----------------------------------------------------------------------------- contexts
+
+
+class GetterContext(NamedTuple):
+    """What a custom creator/getter is told about the value it handles.
+
+    Attributes:
+      full_name: ``"module/name"`` path of the parameter or state.
+      module: the module whose method created it, or None.
+      original_dtype: dtype requested by the caller of get_parameter/get_state.
+      original_shape: shape requested by the caller.
+      original_init: initializer given by the caller (may be None).
+      lifted_prefix_name: name prefix added by an enclosing ``hk.lift``, or None.
+    """
+
+    full_name: str
+    module: Any | None
+    original_dtype: Any
+    original_shape: Sequence[int]
+    original_init: Any | None
+    lifted_prefix_name: str | None
+
+    @property
+    def module_name(self) -> str:
+        """Module path part of :attr:`full_name`."""
+        return self.full_name.rsplit("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """Parameter/state name part of :attr:`full_name`."""
+        return self.full_name.rsplit("/", 1)[1]
+
+
+class SetterContext(NamedTuple):
+    """What a custom setter is told about the state value being written.
+
+    Attributes:
+      full_name: ``"module/name"`` path of the state.
+      module: the module whose method wrote it, or None.
+      original_dtype: dtype of the value being set.
+      original_shape: shape of the value being set.
+      lifted_prefix_name: name prefix added by an enclosing ``hk.lift``, or None.
+    """
+
+    full_name: str
+    module: Any | None
+    original_dtype: Any
+    original_shape: Sequence[int]
+    lifted_prefix_name: str | None
+
+    @property
+    def module_name(self) -> str:
+        """Module path part of :attr:`full_name`."""
+        return self.full_name.rsplit("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """State name part of :attr:`full_name`."""
+        return self.full_name.rsplit("/", 1)[1]
+
+
+# ----------------------------------------------------------------------------- params
+
+_DTYPE_OK: dict = {}
+
+
+def _dtype_compatible(got: Any, expected: Any) -> bool:
+    key = (got, expected)
+    ok = _DTYPE_OK.get(key)
+    if ok is None:
+        try:
+            g = np.dtype(got)
+            e = np.dtype(expected) if expected is not None else np.dtype(np.float32)
+        except TypeError:
+            ok = True
+        else:
+
+            def kind(d: np.dtype) -> str:
+                if jnp.issubdtype(d, jnp.floating):
+                    return "f"
+                if jnp.issubdtype(d, jnp.complexfloating):
+                    return "c"
+                if jnp.issubdtype(d, jnp.integer):
+                    return "i"
+                return d.kind
+
+            ok = kind(g) == kind(e)
+        _DTYPE_OK[key] = ok
+    return ok
+
+
+def _missing_param(frame: Frame, bundle: str, name: str, what: str = "parameter") -> Exception:
+    full = f"{bundle}/{name}"
+    store = frame.params if what == "parameter" else (frame.state or {})
+    have = [f"{m}/{n}" for m, b in (store or {}).items() for n in b]
+    shown = ", ".join(have[:20]) + (", ..." if len(have) > 20 else "")
+    return MissingParameterError(
+        f"Unable to retrieve {what} '{name}' for module '{bundle}' ({full!r}): it is not in the "
+        f"{'params' if what == 'parameter' else 'state'} given to apply. All parameters must be "
+        f"created as part of `init`; pass the params returned by the same transform's `init`. "
+        f"Available: [{shown}]."
+    )
+
+
+def _shape_mismatch(bundle: str, name: str, got: Any, shape: Any, dtype: Any) -> Exception:
+    return ValueError(
+        f"Parameter '{bundle}/{name}': the given value has shape {tuple(got)} but the module "
+        f"expects shape {tuple(shape)} (dtype {np.dtype(dtype) if dtype is not None else 'float32'})."
+        " Were the params created with different inputs or hyper-parameters?"
+    )
+
+
+def _dtype_mismatch(bundle: str, name: str, got: Any, dtype: Any) -> Exception:
+    return TypeError(
+        f"Parameter '{bundle}/{name}': the given value has dtype {np.dtype(got)} but the module "
+        f"expects a {np.dtype(dtype) if dtype is not None else 'float32'} parameter."
+    )
+
+
+def get_parameter(
+    name: str,
+    shape: Sequence[int],
+    dtype: Any = jnp.float32,
+    init: Callable[[Sequence[int], Any], jax.Array] | None = None,
+) -> jax.Array:
+    """Creates (under ``init``) or retrieves (under ``apply``) a parameter.
+
+    The parameter is stored under the path of the innermost running module or name
+    scope (``"~"`` outside any module).
+
+    Args:
+      name: parameter name, unique within its module.
+      shape: shape of the parameter, e.g. ``[D_in, D_out]``.
+      dtype: dtype of the parameter (default float32).
+      init: initializer ``init(shape, dtype) -> Array``; required under ``init``.
+
+    Returns:
+      The parameter value, an array of shape ``shape``.
+
+    Raises:
+      ValueError: outside a transform; if ``init`` is missing while creating; if the
+        parameter is missing from the params given to apply, or has another shape.
+      TypeError: if the given parameter's dtype kind (float/int/...) differs.
+    """
+    frames = _local.frames
+    if not frames:
+        raise _outside("hk.get_parameter")
+    frame = frames[-1]
+    bundle = frame.stack[-1][SCOPE]
+    if frame.fast:
+        try:
+            value = frame.params[bundle][name]
+        except (KeyError, TypeError):
+            raise _missing_param(frame, bundle, name) from None
+        vshape = value.shape
+        if vshape != shape and vshape != tuple(shape):
+            raise _shape_mismatch(bundle, name, vshape, shape, dtype)
+        vdtype = value.dtype
+        if vdtype != dtype and not _dtype_compatible(vdtype, dtype):
+            raise _dtype_mismatch(bundle, name, vdtype, dtype)
+        return value
+    return _get_parameter_slow(frame, bundle, name, shape, dtype, init)
+
+
+def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
+    if frame.lift_prefix is not None:
+        bundle = frame.lift_prefix + bundle if bundle != ROOT_SCOPE else bundle
+    full_name = f"{bundle}/{name}"
+    shape = tuple(int(d) for d in shape)
+    ctx = None
+    params = frame.params
+    bundle_dict = params.get(bundle) if params is not None else None
+    if bundle_dict is not None and name in bundle_dict:
+        value = bundle_dict[name]
+        if tuple(value.shape) != shape:
+            raise _shape_mismatch(bundle, name, value.shape, shape, dtype)
+        if not frame.is_init and not _dtype_compatible(value.dtype, dtype):
+            raise _dtype_mismatch(bundle, name, value.dtype, dtype)
+    elif frame.is_init:
+        if init is None:
+            raise ValueError(
+                f"hk.get_parameter('{name}') in module '{bundle}': an initializer must be "
+                "specified when the parameter is created (pass init=..., e.g. "
+                "hk.initializers.TruncatedNormal() or jnp.zeros)."
+            )
+        if frame.creators:
+            ctx = _make_getter_ctx(frame, full_name, dtype, shape, init)
+            value = _run_chain(frame.creators, lambda s, d, i: i(s, d), (shape, dtype, init), ctx)
+        else:
+            value = init(shape, dtype)
+        if value is not DO_NOT_STORE:
+            if isinstance(value, Tracer):
+                _init_store_check(frame, f"parameter '{full_name}'")
+            params.setdefault(bundle, {})[name] = value
+    else:
+        raise _missing_param(frame, bundle, name)
+    if frame.getters:
+        if ctx is None:
+            ctx = _make_getter_ctx(frame, full_name, dtype, shape, init)
+        value = _run_chain(frame.getters, lambda v: v, (value,), ctx)
+    return value
+
+
+def _init_store_check(frame: Frame, what: str) -> None:
+    if frame.eager is True:
+        raise JaxUsageError(
+            f"haiku_core: {what} was created inside a raw JAX transform, so its value is a "
+            f"tracer that cannot leave that transform. " + _RAW_TRANSFORM_HINT
+        )
+    if frame.eager is None and frame.inputs_concrete():
+        frame.suspicious.append(what)
+
+
+def _make_getter_ctx(frame, full_name, dtype, shape, init):
+    module = frame.stack[-1][MODULE]
+    return GetterContext(
+        full_name=full_name,
+        module=module,
+        original_dtype=dtype,
+        original_shape=shape,
+        original_init=init,
+        lifted_prefix_name=frame.lift_prefix.rstrip("/") if frame.lift_prefix else None,
+    )
+
+
+def _run_chain(interceptors: list, base: Callable, args: tuple, ctx: Any) -> Any:
+    """Runs interceptors, the most recently installed outermost."""
+
+    def call(i: int, *a):
+        if i < 0:
+            return base(*a)
+        return interceptors[i](lambda *aa: call(i - 1, *aa), *a, ctx)
+
+    return call(len(interceptors) - 1, *args)
+
+
+def get_params() -> Mapping[str, Mapping[str, jax.Array]]:
+    """Returns the params visible in the current transform (a read-only copy).
+
+    Returns:
+      ``{module_path: {name: array}}``.
+
+    Raises:
+      ValueError: outside a transform.
+    """
+    frame = frame_or_raise("hk.get_params")
+    return {k: dict(v) for k, v in (frame.params or {}).items()}
+
+
+# ----------------------------------------------------------------------------- state
+
+
+def _state_store(frame: Frame, what: str) -> dict:
+    state = frame.state
+    if state is None:
+        raise NonEmptyStateError(
+            f"`{what}` was used in a function transformed with `hk.transform`, which has no "
+            "state. Use `hk.transform_with_state` for functions that call `hk.get_state` / "
+            "`hk.set_state` (e.g. BatchNorm, ExponentialMovingAverage)."
+        )
+    return state
+
+
+def get_state(
+    name: str,
+    shape: Sequence[int] | None = None,
+    dtype: Any = jnp.float32,
+    init: Callable[[Sequence[int], Any], jax.Array] | None = None,
+) -> jax.Array:
+    """Gets the current value of a state entry, creating it with ``init`` if absent.
+
+    Args:
+      name: state name, unique within its module.
+      shape: shape used with ``init`` when the value is created.
+      dtype: dtype used with ``init`` (default float32).
+      init: initializer ``init(shape, dtype)``; needed when the value does not exist.
+
+    Returns:
+      The current value (including earlier ``set_state`` writes in this call).
+
+    Raises:
+      ValueError: outside a transform, or the value is missing and ``init`` is None.
+      NonEmptyStateError: under ``hk.transform`` (use ``hk.transform_with_state``).
+    """
+    frames = _local.frames
+    if not frames:
+        raise _outside("hk.get_state")
+    frame = frames[-1]
+    state = _state_store(frame, "hk.get_state")
+    bundle = frame.stack[-1][SCOPE]
+    if frame.lift_prefix is not None and bundle != ROOT_SCOPE:
+        bundle = frame.lift_prefix + bundle
+    bundle_dict = state.get(bundle)
+    if bundle_dict is not None and name in bundle_dict:
+        value = bundle_dict[name]
+    else:
+        if init is None:
+            raise ValueError(
+                f"hk.get_state('{name}') in module '{bundle}': no value exists yet and no "
+                "initializer was given. Pass init=... (e.g. jnp.zeros) or call hk.set_state "
+                "first."
+            )
+        shape_t = tuple(int(d) for d in shape) if shape is not None else ()
+        if frame.creators and any(getattr(c, "_hk_state", False) for c in frame.creators):
+            ctx = _make_getter_ctx(frame, f"{bundle}/{name}", dtype, shape_t, init)
+            creators = [c for c in frame.creators if getattr(c, "_hk_state", False)]
+            value = _run_chain(creators, lambda s, d, i: i(s, d), (shape_t, dtype, init), ctx)
+        else:
+            value = init(shape_t, dtype)
+        if value is not DO_NOT_STORE:
+            if isinstance(value, Tracer):
+                _init_store_check(frame, f"state '{bundle}/{name}'") if frame.is_init else (
+                    frame.note_tracer(f"state '{bundle}/{name}'", value)
+                )
+            _store_state(frame, state, bundle, name, value, initial=True)
+    if frame.getters:
+        getters = [g for g in frame.getters if getattr(g, "_hk_state", False)]
+        if getters:
+            ctx = _make_getter_ctx(frame, f"{bundle}/{name}", dtype, value.shape, init)
+            value = _run_chain(getters, lambda v: v, (value,), ctx)
+    return value
+
+
+def _store_state(frame, state, bundle, name, value, initial=False):
+    state.setdefault(bundle, {})[name] = value
+    if frame.is_init and frame.initial_state is not None:
+        init_bundle = frame.initial_state.setdefault(bundle, {})
+        if initial or name not in init_bundle:
+            init_bundle[name] = value
+
+
+def set_state(name: str, value: Any) -> None:
+    """Sets the current value of a state entry of the current module.
+
+    Under ``init`` the first value written also becomes the initial state returned by
+    ``init``.
+
+    Args:
+      name: state name, unique within its module.
+      value: new value (any array or pytree of arrays).
+
+    Raises:
+      ValueError: outside a transform.
+      NonEmptyStateError: under ``hk.transform`` (use ``hk.transform_with_state``).
+    """
+    frames = _local.frames
+    if not frames:
+        raise _outside("hk.set_state")
+    frame = frames[-1]
+    state = _state_store(frame, "hk.set_state")
+    bundle = frame.stack[-1][SCOPE]
+    if frame.lift_prefix is not None and bundle != ROOT_SCOPE:
+        bundle = frame.lift_prefix + bundle
+    if frame.setters:
+        ctx = SetterContext(
+            full_name=f"{bundle}/{name}",
+            module=frame.stack[-1][MODULE],
+            original_dtype=getattr(value, "dtype", None),
+            original_shape=getattr(value, "shape", ()),
+            lifted_prefix_name=frame.lift_prefix.rstrip("/") if frame.lift_prefix else None,
+        )
+        value = _run_chain(frame.setters, lambda v: v, (value,), ctx)
+        if value is DO_NOT_STORE:
+            return
+    if isinstance(value, Tracer):
+        if frame.is_init:
+            _init_store_check(frame, f"state '{bundle}/{name}'")
+        else:
+            frame.note_tracer(f"state '{bundle}/{name}'", value)
+    _store_state(frame, state, bundle, name, value)
+
+
+def get_current_state() -> Mapping[str, Mapping[str, jax.Array]]:
+    """Returns the state as it is now in this call (a copy).
+
+    Returns:
+      ``{module_path: {name: array}}``.
+
+    Raises:
+      ValueError: outside a transform.
+    """
+    frame = frame_or_raise("hk.get_current_state")
+    return {k: dict(v) for k, v in (frame.state or {}).items()}
+
+
+def get_initial_state() -> Mapping[str, Mapping[str, jax.Array]]:
+    """Returns the state as it was when the current init/apply started (a copy).
+
+    Returns:
+      ``{module_path: {name: array}}``.
+
+    Raises:
+      ValueError: outside a transform.
+    """
+    frame = frame_or_raise("hk.get_initial_state")
+    return {k: dict(v) for k, v in (frame.initial_state or {}).items()}
+
+
+def running_init() -> bool:
+    """Returns True while an ``init`` function runs, False under ``apply``.
+
+    Raises:
+      ValueError: outside a transform.
+    """
+    return frame_or_raise("hk.running_init").is_init
+
+
+def current_name() -> str:
+    """Returns the full name of the innermost module or name scope (``"~"`` at top level).
+
+    Raises:
+      ValueError: outside a transform.
+    """
+    frame = frame_or_raise("hk.current_name")
+    return frame.stack[-1][SCOPE]
+
+
+# ----------------------------------------------------------------------------- rng
+
+
+def is_prng_key(x: Any) -> bool:
+    """True for a typed key array or a raw ``uint32[..., 2]`` key (incl. tracers)."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        return False
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        return True
+    shape = getattr(x, "shape", None)
+    return dtype == np.uint32 and shape is not None and len(shape) >= 1 and shape[-1] == 2
+
+
+def to_prng_key(key_or_seed: Any, what: str) -> jax.Array:
+    if isinstance(key_or_seed, (int, np.integer)) and not isinstance(key_or_seed, bool):
+        return jax.random.PRNGKey(key_or_seed)
+    if not is_prng_key(key_or_seed):
+        raise ValueError(what.format(type=type(key_or_seed).__name__, value=key_or_seed))
+    return key_or_seed
+
+
+class PRNGSequence(Iterator[jax.Array]):
+    """An iterator of fresh PRNG keys derived from a seed or key.
+
+    Each refill splits the internal key into ``n + 1`` keys: the first becomes the new
+    internal key and the remaining ``n`` are handed out in order.
+
+    Example:
+      >>> seq = PRNGSequence(42)
+      >>> k1, k2 = next(seq), next(seq)
+    """
+
+    def __init__(self, key_or_seed: jax.Array | int | tuple[jax.Array, Iterable[jax.Array]]):
+        """Creates the sequence.
+
+        Args:
+          key_or_seed: an int seed, a PRNG key (``uint32[2]`` or typed), or an
+            ``internal_state`` tuple ``(key, reserved_keys)`` from another sequence.
+
+        Raises:
+          ValueError: if the argument is none of these.
+        """
+        if (
+            isinstance(key_or_seed, tuple)
+            and len(key_or_seed) == 2
+            and not hasattr(key_or_seed, "dtype")
+        ):
+            key, subkeys = key_or_seed
+            self._key = to_prng_key(key, _SEQ_MSG)
+            self._subkeys = collections.deque(subkeys)
+        else:
+            self._key = to_prng_key(key_or_seed, _SEQ_MSG)
+            self._subkeys = collections.deque()
+
+    def reserve(self, num: int) -> None:
+        """Splits ``num`` keys now so the next ``num`` draws need no further split.
+
+        Args:
+          num: number of keys to reserve (<= 0 does nothing).
+        """
+        if num > 0:
+            keys = jax.random.split(self._key, num + 1)
+            self._key = keys[0]
+            self._subkeys.extend(keys[1:])
+
+    def reserve_up_to_full(self) -> None:
+        """Reserves keys until ``rng_reserve_size`` keys are held."""
+        self.reserve(_config._CONFIG.rng_reserve_size - len(self._subkeys))
+
+    @property
+    def internal_state(self) -> tuple[jax.Array, tuple[jax.Array, ...]]:
+        """``(key, reserved_keys)``; pass it to ``PRNGSequence`` to resume."""
+        return self._key, tuple(self._subkeys)
+
+    def replace_internal_state(self, state: tuple[jax.Array, Iterable[jax.Array]]) -> None:
+        """Replaces the internal state with one from :attr:`internal_state`.
+
+        Args:
+          state: ``(key, reserved_keys)``.
+        """
+        key, subkeys = state
+        self._key = key
+        self._subkeys = collections.deque(subkeys)
+
+    def __next__(self) -> jax.Array:
+        if not self._subkeys:
+            self.reserve(_config._CONFIG.rng_reserve_size)
+        return self._subkeys.popleft()
+
+    next = __next__
+
+    def take(self, num: int) -> tuple[jax.Array, ...]:
+        """Returns ``num`` keys as a tuple.
+
+        Args:
+          num: how many keys.
+        """
+        self.reserve(max(num - len(self._subkeys), 0))
+        return tuple(next(self) for _ in range(num))
+
+
+_SEQ_MSG = (
+    "hk.PRNGSequence: expected an int seed or a PRNG key (jax.random.key / "
+    "jax.random.PRNGKey), got {type}: {value!r}."
+)
+
+
+def _rng_seq(frame: Frame, what: str) -> PRNGSequence:
+    rng = frame.rng
+    if rng is None:
+        raise MissingRNGError(
+            f"`{what}` needs a random key, but this init/apply was called with rng=None. Pass "
+            "a key, e.g. `f.apply(params, jax.random.PRNGKey(0), x)` (or "
+            "`f.init(jax.random.PRNGKey(0), x)`), or avoid randomness in apply "
+            "(hk.maybe_next_rng_key returns None when no rng was given)."
+        )
+    return rng
+
+
+def _draw(frame: Frame, what: str, num: int | None) -> jax.Array:
+    seq = _rng_seq(frame, what)
+    try:
+        if num is None:
+            key = next(seq)
+        else:
+            seq.reserve(max(num - len(seq._subkeys), 0))
+            keys = [seq._subkeys.popleft() for _ in range(num)]
+            key = jnp.stack(keys) if keys else jnp.zeros((0, *seq._key.shape), seq._key.dtype)
+    except jax.errors.UnexpectedTracerError as e:
+        raise JaxUsageError(
+            f"haiku_core: `{what}` found a random key that leaked out of an inner JAX "
+            "transform. " + _RAW_TRANSFORM_HINT
+        ) from e
+    if isinstance(seq._key, Tracer):
+        if frame.is_init:
+            _init_store_check(frame, "the rng sequence")
+        else:
+            frame.note_tracer("the rng sequence", seq._key)
+    return key
+
+
+def next_rng_key() -> jax.Array:
+    """Returns a fresh PRNG key from the sequence given to ``init``/``apply``.
+
+    Returns:
+      A key (same kind as the one passed in).
+
+    Raises:
+      ValueError: outside a transform.
+      MissingRNGError: if init/apply got ``rng=None``.
+    """
+    frames = _local.frames
+    if not frames:
+        raise _outside("hk.next_rng_key")
+    return _draw(frames[-1], "hk.next_rng_key", None)
+
+
+def next_rng_keys(num: int) -> jax.Array:
+    """Returns ``num`` fresh keys stacked into an array ``[num, *key_shape]``.
+
+    Args:
+      num: number of keys.
+
+    Raises:
+      ValueError: outside a transform.
+      MissingRNGError: if init/apply got ``rng=None``.
+    """
+    frames = _local.frames
+    if not frames:
+        raise _outside("hk.next_rng_keys")
+    return _draw(frames[-1], "hk.next_rng_keys", int(num))
+
+
+def maybe_next_rng_key() -> jax.Array | None:
+    """Like :func:`next_rng_key`, but returns None when no rng was given.
+
+    Raises:
+      ValueError: outside a transform.
+    """
+    frames = _local.frames
+    if not frames:
+        raise _outside("hk.maybe_next_rng_key")
+    if frames[-1].rng is None:
+        return None
+    return _draw(frames[-1], "hk.maybe_next_rng_key", None)
+
+
+def reserve_rng_keys(num: int) -> None:
+    """Pre-splits ``num`` keys in the current sequence (one split instead of many).
+
+    Args:
+      num: number of keys to reserve.
+
+    Raises:
+      ValueError: outside a transform.
+      MissingRNGError: if init/apply got ``rng=None``.
+    """
+    frame = frame_or_raise("hk.reserve_rng_keys")
+    _rng_seq(frame, "hk.reserve_rng_keys").reserve(int(num))
+
+
+def maybe_get_rng_sequence_state() -> tuple[jax.Array, Iterable[jax.Array]] | None:
+    """Returns the active RNG sequence's internal state, or None without an rng.
+
+    Raises:
+      ValueError: outside a transform.
+    """
+    frame = frame_or_raise("hk.maybe_get_rng_sequence_state")
+    return None if frame.rng is None else frame.rng.internal_state
+
+
+def replace_rng_sequence_state(state: tuple[jax.Array, Iterable[jax.Array]]) -> None:
+    """Replaces the active RNG sequence's internal state.
+
+    Args:
+      state: ``(key, reserved_keys)`` as from :func:`maybe_get_rng_sequence_state`.
+
+    Raises:
+      ValueError: outside a transform.
+      MissingRNGError: if init/apply got ``rng=None``.
+    """
+    frame = frame_or_raise("hk.replace_rng_sequence_state")
+    _rng_seq(frame, "hk.replace_rng_sequence_state").replace_internal_state(state)
+
+
+class with_rng:
+    """Context manager: ``next_rng_key`` draws from a new sequence seeded by ``key``.
+
+    Example:
+      >>> # inside a transformed function
+      >>> # with hk.with_rng(jax.random.PRNGKey(0)):
+      >>> #     k = hk.next_rng_key()
+    """
+
+    def __init__(self, key: jax.Array | int | None):
+        """Args:
+        key: a PRNG key or int seed; None removes the rng inside the block.
+        """
+        self._seq = None if key is None else PRNGSequence(key)
+        self._old: list = []
+
+    def __enter__(self) -> None:
+        frame = frame_or_raise("hk.with_rng")
+        self._old.append((frame, frame.rng))
+        frame.rng = self._seq
+
+    def __exit__(self, *exc) -> None:
+        frame, rng = self._old.pop()
+        frame.rng = rng

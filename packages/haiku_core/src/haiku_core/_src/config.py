@@ -1,0 +1,161 @@
+"""Process-wide configuration for haiku_core (``hk.config``)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+
+
+@dataclasses.dataclass
+class Config:
+    """Global options.
+
+    Attributes:
+      check_jax_usage: if True, additionally verify at the end of every ``init`` /
+        ``apply`` that no value stored in params/state/rng came from a raw JAX
+        transform nested inside the transformed function (the cheap checks at
+        creation time are always on).
+      module_auto_repr: if True, ``repr(module)`` shows its constructor arguments.
+      restore_flatmap: accepted for compatibility; params are always plain dicts.
+      rng_reserve_size: how many keys the RNG sequence splits at once when it
+        runs out of reserved keys.
+    """
+
+    check_jax_usage: bool = False
+    module_auto_repr: bool = True
+    restore_flatmap: bool = False
+    rng_reserve_size: int = 1
+
+
+_CONFIG = Config()
+
+
+def get_config() -> Config:
+    """Returns the live global :class:`Config` object."""
+    return _CONFIG
+
+
+def _validate(check_jax_usage, module_auto_repr, restore_flatmap, rng_reserve_size) -> dict:
+    updates = {}
+    for name, value in (
+        ("check_jax_usage", check_jax_usage),
+        ("module_auto_repr", module_auto_repr),
+        ("restore_flatmap", restore_flatmap),
+    ):
+        if value is not None:
+            if not isinstance(value, bool):
+                raise TypeError(
+                    f"haiku_core.config: `{name}` must be a bool, got {type(value).__name__}."
+                )
+            updates[name] = value
+    if rng_reserve_size is not None:
+        if isinstance(rng_reserve_size, bool) or not isinstance(rng_reserve_size, int):
+            raise TypeError(
+                "haiku_core.config: `rng_reserve_size` must be an int, got "
+                f"{type(rng_reserve_size).__name__}."
+            )
+        if rng_reserve_size < 1:
+            raise ValueError(
+                f"haiku_core.config: `rng_reserve_size` must be >= 1, got {rng_reserve_size}."
+            )
+        updates["rng_reserve_size"] = rng_reserve_size
+    return updates
+
+
+def set(
+    *,
+    check_jax_usage: bool | None = None,
+    module_auto_repr: bool | None = None,
+    restore_flatmap: bool | None = None,
+    rng_reserve_size: int | None = None,
+) -> None:
+    """Sets global config options for the rest of the process.
+
+    Args:
+      check_jax_usage: see :class:`Config`.
+      module_auto_repr: see :class:`Config`.
+      restore_flatmap: see :class:`Config`.
+      rng_reserve_size: see :class:`Config`.
+
+    Raises:
+      TypeError: if an option has the wrong type.
+      ValueError: if ``rng_reserve_size`` < 1.
+    """
+    for k, v in _validate(
+        check_jax_usage, module_auto_repr, restore_flatmap, rng_reserve_size
+    ).items():
+        setattr(_CONFIG, k, v)
+
+
+@contextlib.contextmanager
+def context(
+    *,
+    check_jax_usage: bool | None = None,
+    module_auto_repr: bool | None = None,
+    restore_flatmap: bool | None = None,
+    rng_reserve_size: int | None = None,
+) -> Iterator[None]:
+    """Context manager setting config options inside a ``with`` block only.
+
+    Args:
+      check_jax_usage: see :class:`Config`.
+      module_auto_repr: see :class:`Config`.
+      restore_flatmap: see :class:`Config`.
+      rng_reserve_size: see :class:`Config`.
+
+    Raises:
+      TypeError: if an option has the wrong type.
+      ValueError: if ``rng_reserve_size`` < 1.
+    """
+    updates = _validate(check_jax_usage, module_auto_repr, restore_flatmap, rng_reserve_size)
+    old = {k: getattr(_CONFIG, k) for k in updates}
+    for k, v in updates.items():
+        setattr(_CONFIG, k, v)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            setattr(_CONFIG, k, v)
+
+
+def _swap(name: str, value) -> object:
+    old = getattr(_CONFIG, name)
+    set(**{name: value})
+    return old
+
+
+def check_jax_usage(enabled: bool = True) -> bool:
+    """Enables/disables the end-of-transform raw-JAX-transform check.
+
+    Args:
+      enabled: new value.
+
+    Returns:
+      The previous value.
+    """
+    return _swap("check_jax_usage", enabled)  # type: ignore[return-value]
+
+
+def module_auto_repr(enabled: bool) -> bool:
+    """Enables/disables the generated ``Module.__repr__``.
+
+    Args:
+      enabled: new value.
+
+    Returns:
+      The previous value.
+    """
+    return _swap("module_auto_repr", enabled)  # type: ignore[return-value]
+
+
+def rng_reserve_size(size: int) -> int:
+    """Sets how many keys the RNG sequence splits at once.
+
+    Args:
+      size: new value, >= 1.
+
+    Returns:
+      The previous value.
+    """
+    return _swap("rng_reserve_size", size)  # type: ignore[return-value]

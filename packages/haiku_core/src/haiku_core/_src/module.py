@@ -1,0 +1,600 @@
+"""``hk.Module``: naming, method scoping and method interception.
+
+Naming (checkpoint compatible with dm-haiku 0.0.17):
+
+* default name = class name in snake_case (``Conv2D`` -> ``conv2_d``);
+* repeats within one scope get ``_1``, ``_2`` ...; an explicit ``name_<n>`` is used
+  verbatim and moves the counter to ``n + 1``;
+* a module made in its parent's ``__init__`` is ``parent/~/child``, in ``__call__``
+  ``parent/child``, in another method ``m`` ``parent/~m/child``;
+* counters restart on every method call, so modules created in ``__call__`` are
+  shared between calls.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import functools
+import inspect
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
+
+import jax
+
+from haiku_core._src import base
+from haiku_core._src.base import COUNTERS, METHOD, MODULE, ROOT_SCOPE, SCOPE, USED, _local
+
+__all__ = [
+    "CallableModule",
+    "Deferred",
+    "MethodContext",
+    "Module",
+    "ModuleProtocol",
+    "SupportsCall",
+    "force_name",
+    "intercept_methods",
+    "name_like",
+    "name_scope",
+    "to_module",
+    "transparent",
+]
+
+T = TypeVar("T")
+
+_NUMBERED = re.compile(r"^(.*)_(\d+)$")
+_VALID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def camel_to_snake(name: str) -> str:
+    """``Conv2DTranspose`` -> ``conv2_d_transpose`` (dm-haiku's rule)."""
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    s = re.sub(r"([A-Z])([A-Z][a-z])", r"\1_\2", s)
+    return s.lower()
+
+
+class _ForcedName(str):
+    """A module name that is used verbatim as the full path (see :func:`force_name`)."""
+
+    __slots__ = ()
+
+
+def force_name(name: str) -> str:
+    """Returns a name that makes a new module take exactly the full path ``name``.
+
+    Two modules built with the same forced name share parameters.
+
+    Args:
+      name: the full module path, e.g. ``"encoder/~/linear"``.
+
+    Returns:
+      A value to pass as ``name=`` to a module constructor.
+    """
+    return _ForcedName(name)
+
+
+def _split_numbered(name: str) -> tuple[str, int | None]:
+    m = _NUMBERED.match(name)
+    if m is None:
+        return name, None
+    return m.group(1), int(m.group(2))
+
+
+_CLASS_NAMES: dict[type, tuple[str, int | None]] = {}
+
+
+def _child_prefix(entry: list) -> str:
+    module = entry[MODULE]
+    scope = entry[SCOPE]
+    if module is None and scope == ROOT_SCOPE:
+        return ""
+    method = entry[METHOD]
+    if method == "__call__":
+        return scope + "/"
+    if method == "__init__":
+        return scope + "/~/"
+    return f"{scope}/~{method}/"
+
+
+def _unique_name(parent: list, base_name: str, n: int | None) -> str:
+    """Picks the unique full name for a child called ``base_name`` of ``parent``."""
+    prefix = _child_prefix(parent)
+    counters = parent[COUNTERS]
+    if counters is None:
+        counters = parent[COUNTERS] = {}
+        parent[USED] = set()
+    if n is not None:
+        nxt = counters.get(base_name, 0)
+        counters[base_name] = n + 1 if n + 1 > nxt else nxt
+        full = f"{prefix}{base_name}_{n}"
+    else:
+        n = counters.get(base_name, 0)
+        counters[base_name] = n + 1
+        full = f"{prefix}{base_name}_{n}" if n else prefix + base_name
+    used = parent[USED]
+    if full in used:
+        raise ValueError(
+            f"Module name '{full}' is not unique: a module with this explicitly numbered name was "
+            "already created in the same scope. Use a different name."
+        )
+    used.add(full)
+    return full
+
+
+def _parent_of_init(frame: base.Frame, module: Any) -> list:
+    stack = frame.stack
+    # stack[-1] is [module, "__init__"] pushed by the metaclass.
+    if len(stack) >= 2 and stack[-1][MODULE] is module:
+        parent = stack[-2]
+    else:
+        parent = stack[-1]
+    if parent[MODULE] is not None and parent[SCOPE] is None:
+        raise ValueError(
+            f"Module {type(parent[MODULE]).__name__} created a submodule before calling "
+            "`super().__init__(name=name)`. Call `super().__init__` first in `__init__`."
+        )
+    return parent
+
+
+# ----------------------------------------------------------------------------- interception
+
+
+class MethodContext(NamedTuple):
+    """Describes an intercepted module method call.
+
+    Attributes:
+      module: the module instance.
+      method_name: name of the method being called (e.g. ``"__call__"``).
+      orig_method: the original method bound to ``module`` (calls it without scoping).
+      orig_class: the class that defined the method.
+    """
+
+    module: Module
+    method_name: str
+    orig_method: Callable[..., Any]
+    orig_class: type
+
+
+@contextlib.contextmanager
+def intercept_methods(
+    interceptor: Callable[
+        [Callable[..., Any], tuple[Any, ...], dict[str, Any], MethodContext], Any
+    ],
+) -> Iterator[None]:
+    """Registers ``interceptor`` around every module method call in the block.
+
+    The interceptor is called as ``interceptor(next_fun, args, kwargs, context)`` and
+    must call ``next_fun(*args, **kwargs)`` to run the method (or not).
+
+    Args:
+      interceptor: the interceptor function.
+
+    Example:
+      >>> def log(next_f, args, kwargs, ctx):
+      ...     print(ctx.module.module_name, ctx.method_name)
+      ...     return next_f(*args, **kwargs)
+    """
+    stack = _local.interceptors
+    stack.append(interceptor)
+    try:
+        yield
+    finally:
+        stack.remove(interceptor)
+
+
+def _mixed_precision():
+    return sys.modules.get("haiku_core._src.mixed_precision")
+
+
+def _run_method(module, method_name, method, args, kwargs, owner_cls, scoped_name):
+    """Slow path of a module method call: interceptors and mixed precision."""
+    interceptors = _local.interceptors
+    mp = _mixed_precision()
+    policy = mp._policy_for_module(module) if mp is not None else None
+
+    def run(*a, **k):
+        if policy is not None:
+            a, k = policy.cast_to_compute((a, k))
+            with mp._policy_scope(policy) if hasattr(mp, "_policy_scope") else _null():
+                with _policy_getter(policy):
+                    out = _scoped_call(module, scoped_name, method, a, k)
+            return policy.cast_to_output(out)
+        return _scoped_call(module, scoped_name, method, a, k)
+
+    if not interceptors:
+        return run(*args, **kwargs)
+    ctx = MethodContext(
+        module=module,
+        method_name=method_name,
+        orig_method=functools.partial(method, module),
+        orig_class=owner_cls,
+    )
+    chain = list(interceptors)
+
+    def call(i, *a, **k):
+        if i < 0:
+            return run(*a, **k)
+        return chain[i](lambda *aa, **kk: call(i - 1, *aa, **kk), a, k, ctx)
+
+    return call(len(chain) - 1, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def _null():
+    yield
+
+
+@contextlib.contextmanager
+def _policy_getter(policy):
+    """Params are created in param dtype and handed to the module in compute dtype."""
+    frames = _local.frames
+    if not frames:
+        yield
+        return
+    frame = frames[-1]
+
+    def creator(next_creator, shape, dtype, init, ctx):
+        del dtype
+        return next_creator(shape, policy.param_dtype, init)
+
+    def getter(next_getter, value, ctx):
+        return policy.cast_to_compute(next_getter(value))
+
+    frame.creators.append(creator)
+    frame.getters.append(getter)
+    frame.refresh_fast()
+    try:
+        yield
+    finally:
+        frame.creators.remove(creator)
+        frame.getters.remove(getter)
+        frame.refresh_fast()
+
+
+def _scoped_call(module, scoped_name, method, args, kwargs):
+    frames = _local.frames
+    if not frames:
+        raise base._outside(f"{type(module).__name__}.{method.__name__}")
+    stack = frames[-1].stack
+    if scoped_name is None:
+        return method(module, *args, **kwargs)
+    stack.append([module, scoped_name, module._hk_name, None, None])
+    try:
+        return method(module, *args, **kwargs)
+    finally:
+        stack.pop()
+
+
+def _wrap_method(method_name: str, method: Callable, owner: list) -> Callable:
+    if getattr(method, "_hk_transparent", False):
+        scoped_name = None
+    else:
+        scoped_name = getattr(method, "_hk_name_like", method_name)
+
+    @functools.wraps(method)
+    def wrapped(self, *args, **kwargs):
+        if _local.interceptors or _MP_ACTIVE[0]:
+            return _run_method(self, method_name, method, args, kwargs, owner[0], scoped_name)
+        frames = _local.frames
+        if not frames:
+            raise base._outside(f"{type(self).__name__}.{method_name}")
+        stack = frames[-1].stack
+        if scoped_name is None:
+            return method(self, *args, **kwargs)
+        stack.append([self, scoped_name, self._hk_name, None, None])
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            stack.pop()
+
+    wrapped._hk_wrapped = True  # type: ignore[attr-defined]
+    return wrapped
+
+
+# Set to [True] by haiku_core._src.mixed_precision when any policy is registered.
+_MP_ACTIVE = [False]
+
+
+def set_mixed_precision_active(active: bool) -> None:
+    """Hook for the mixed precision registry: turns the policy check on/off."""
+    _MP_ACTIVE[0] = bool(active)
+
+
+_SKIP = frozenset({"__init__", "__new__", "__init_subclass__", "__repr__", "__getattr__"})
+
+
+class ModuleMetaclass(abc.ABCMeta):
+    """Wraps module methods so they run in the module's scope."""
+
+    def __new__(mcs, name, bases, clsdict, **kwargs):
+        owner: list = [None]
+        for key, value in list(clsdict.items()):
+            if key in _SKIP or (key.startswith("__") and key != "__call__"):
+                continue
+            if isinstance(value, (staticmethod, classmethod)):
+                continue
+            if isinstance(value, property):
+                fget = value.fget and _wrap_method(key, value.fget, owner)
+                fset = value.fset and _wrap_method(key, value.fset, owner)
+                clsdict[key] = property(fget, fset, value.fdel, value.__doc__)
+                continue
+            if inspect.isfunction(value) and not getattr(value, "_hk_wrapped", False):
+                clsdict[key] = _wrap_method(key, value, owner)
+        cls = super().__new__(mcs, name, bases, clsdict, **kwargs)
+        owner[0] = cls
+        return cls
+
+    def __call__(cls, *args, **kwargs):
+        frames = _local.frames
+        if not frames:
+            raise ValueError(
+                f"All `hk.Module`s must be created inside a function transformed with "
+                f"`hk.transform`: {cls.__name__}(...) was called outside any transform. Build "
+                "modules inside a function `f` and call `hk.transform(f).init/apply`."
+            )
+        module = cls.__new__(cls, *args, **kwargs)
+        stack = frames[-1].stack
+        entry = [module, "__init__", None, None, None]
+        stack.append(entry)
+        try:
+            module.__init__(*args, **kwargs)
+        finally:
+            stack.pop()
+        if getattr(module, "_hk_name", None) is None:
+            raise ValueError(
+                f"{cls.__name__}.__init__ did not call `super().__init__(name=name)`; every "
+                "hk.Module subclass must call it."
+            )
+        return module
+
+
+class Module(metaclass=ModuleMetaclass):
+    """Base class for modules: objects whose methods create named params and state.
+
+    Subclass it, call ``super().__init__(name=name)`` first in ``__init__``, and
+    create parameters with ``hk.get_parameter`` inside methods. Modules can only be
+    built inside a function passed to ``hk.transform``.
+
+    Example:
+      >>> class Scale(Module):
+      ...     def __call__(self, x):
+      ...         s = base.get_parameter("s", x.shape[-1:], init=jax.numpy.ones)
+      ...         return x * s
+    """
+
+    _hk_name: str | None = None
+
+    def __init__(self, name: str | None = None):
+        """Names the module (see the module docstring for the rules).
+
+        Args:
+          name: base name; defaults to the class name in snake_case.
+
+        Raises:
+          ValueError: outside a transform, for an invalid name, or for an explicitly
+            numbered name used twice in one scope.
+        """
+        frames = _local.frames
+        if not frames:
+            raise ValueError(
+                f"All `hk.Module`s must be created inside a function transformed with "
+                f"`hk.transform`: {type(self).__name__} was created outside any transform."
+            )
+        frame = frames[-1]
+        stack = frame.stack
+        if isinstance(name, _ForcedName):
+            full = str(name)
+        else:
+            parent = _parent_of_init(frame, self)
+            if name is None:
+                cls = type(self)
+                cached = _CLASS_NAMES.get(cls)
+                if cached is None:
+                    cached = _CLASS_NAMES[cls] = _split_numbered(camel_to_snake(cls.__name__))
+                base_name, n = cached
+            else:
+                if not isinstance(name, str) or not _VALID.match(name):
+                    raise ValueError(
+                        f"{type(self).__name__}: invalid module name {name!r}; a name must be a "
+                        "valid Python identifier (letters, digits, underscores), without '/' "
+                        "or '~'."
+                    )
+                base_name, n = _split_numbered(name)
+            full = _unique_name(parent, base_name, n)
+        self._hk_name = full
+        if stack and stack[-1][MODULE] is self:
+            stack[-1][SCOPE] = full
+
+    @property
+    def module_name(self) -> str:
+        """The full path of this module, e.g. ``"mlp/~/linear_0"``."""
+        return self._hk_name  # type: ignore[return-value]
+
+    @property
+    def name(self) -> str:
+        """The last component of :attr:`module_name`."""
+        return self._hk_name.rsplit("/", 1)[-1]  # type: ignore[union-attr]
+
+    def params_dict(self) -> Mapping[str, jax.Array]:
+        """Params of this module and its submodules, flat: ``{"path/name": array}``.
+
+        Raises:
+          ValueError: outside a transform.
+        """
+        return _owned(base.frame_or_raise("Module.params_dict").params, self._hk_name)
+
+    def state_dict(self) -> Mapping[str, jax.Array]:
+        """State of this module and its submodules, flat: ``{"path/name": array}``.
+
+        Raises:
+          ValueError: outside a transform.
+        """
+        return _owned(base.frame_or_raise("Module.state_dict").state, self._hk_name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self._hk_name!r})"
+
+
+def _owned(store: Any, name: str | None) -> dict:
+    out = {}
+    if not store or name is None:
+        return out
+    prefix = name + "/"
+    for mod, bundle in store.items():
+        if mod == name or mod.startswith(prefix):
+            for k, v in bundle.items():
+                out[f"{mod}/{k}"] = v
+    return out
+
+
+def transparent(method: T) -> T:
+    """Method decorator: what the method creates is named as if made by its caller.
+
+    Args:
+      method: a module method.
+
+    Returns:
+      The same method, marked transparent.
+    """
+    method._hk_transparent = True  # type: ignore[attr-defined]
+    return method
+
+
+def name_like(method_name: str) -> Callable[[T], T]:
+    """Method decorator: creations are named as if made inside ``method_name``.
+
+    Args:
+      method_name: e.g. ``"__call__"``.
+
+    Returns:
+      A decorator.
+    """
+
+    def decorator(method: T) -> T:
+        method._hk_name_like = method_name  # type: ignore[attr-defined]
+        return method
+
+    return decorator
+
+
+# ----------------------------------------------------------------------------- name scope
+
+
+@contextlib.contextmanager
+def name_scope(name: str, *, method_name: str = "__call__") -> Iterator[None]:
+    """Prefixes the names of modules/params/state created in the block with ``name/``.
+
+    The scope behaves like an anonymous module called ``name`` (so using the same
+    scope name twice in one place gives ``name`` and ``name_1``). ``"a/b"`` nests.
+
+    Args:
+      name: the scope name; ``/`` separates nested scopes.
+      method_name: method name used when naming modules created in the scope.
+
+    Raises:
+      ValueError: outside a transform, or for an empty/invalid name.
+    """
+    frame = base.frame_or_raise("hk.name_scope")
+    if not isinstance(name, str) or not name or name.startswith("/") or name.endswith("/"):
+        raise ValueError(f"hk.name_scope: invalid scope name {name!r}.")
+    parts = name.split("/")
+    for p in parts:
+        if not _VALID.match(p):
+            raise ValueError(
+                f"hk.name_scope: invalid scope name {name!r}: component {p!r} must be a valid "
+                "identifier."
+            )
+    stack = frame.stack
+    pushed = 0
+    try:
+        for p in parts:
+            base_name, n = _split_numbered(p)
+            full = _unique_name(stack[-1], base_name, n)
+            stack.append([None, method_name, full, None, None])
+            pushed += 1
+        yield
+    finally:
+        for _ in range(pushed):
+            stack.pop()
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+@runtime_checkable
+class ModuleProtocol(Protocol):
+    """Protocol for module-like objects."""
+
+    def params_dict(self) -> Mapping[str, jax.Array]: ...
+
+    def state_dict(self) -> Mapping[str, jax.Array]: ...
+
+
+@runtime_checkable
+class SupportsCall(ModuleProtocol, Protocol):
+    """Protocol for callable module-like objects."""
+
+    def __call__(self, *args, **kwargs): ...
+
+
+class CallableModule(Module):
+    """Base of classes made by :func:`to_module`."""
+
+    def __call__(self, *args, **kwargs):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def to_module(f: Callable[..., Any]) -> type[CallableModule]:
+    """Wraps a function into a Module subclass whose ``__call__`` runs ``f``.
+
+    Args:
+      f: a function (may call get_parameter, other modules ...).
+
+    Returns:
+      A Module subclass named after ``f``; instances take ``name=``.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return f(*args, **kwargs)
+
+    cls_name = getattr(f, "__name__", "to_module")
+    # Default name: the function's own name (snake_case already).
+    cls = ModuleMetaclass(cls_name, (CallableModule,), {"__call__": __call__, "__doc__": f.__doc__})
+    _CLASS_NAMES[cls] = _split_numbered(cls_name)
+    return cls
+
+
+class Deferred:
+    """Builds a module on first use, in the name scope of the first caller.
+
+    Example:
+      >>> # d = Deferred(lambda: hk.Linear(3)); y = d(x)
+    """
+
+    def __init__(self, factory: Callable[[], T], call_methods: Sequence[str] = ("__call__",)):
+        """Args:
+        factory: builds the target module (called once).
+        call_methods: method names that are forwarded to the target.
+        """
+        self._factory = factory
+        self._target = None
+        self.__constructor_state = None
+        self._call_methods = set(call_methods)
+
+    @property
+    def target(self) -> Any:
+        """The built module (built on first access)."""
+        if self._target is None:
+            self._target = self._factory()
+            self._factory = None
+        return self._target
+
+    def __call__(self, *args, **kwargs):
+        return self.target(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        if name != "_call_methods" and name in self._call_methods:
+            return getattr(self.target, name)
+        raise AttributeError(f"'Deferred' object has no attribute '{name}'")

@@ -1,0 +1,487 @@
+"""``hk.transform`` and friends: impure module code -> pure ``(init, apply)`` functions."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple, TypeVar
+
+import jax
+import jax.numpy as jnp
+from jax.core import Tracer
+
+from haiku_core._src import base
+from haiku_core._src.base import Frame, PRNGSequence, _local
+from haiku_core._src.errors import NonEmptyStateError
+
+__all__ = [
+    "MultiTransformed",
+    "MultiTransformedWithState",
+    "Transformed",
+    "TransformedWithState",
+    "multi_transform",
+    "multi_transform_with_state",
+    "running_init",
+    "transform",
+    "transform_with_state",
+    "with_empty_state",
+    "without_apply_rng",
+    "without_state",
+]
+
+Params = Mapping[str, Mapping[str, jax.Array]]
+State = Mapping[str, Mapping[str, jax.Array]]
+
+running_init = base.running_init
+
+
+class Transformed(NamedTuple):
+    """A pair of pure functions from :func:`transform`.
+
+    Attributes:
+      init: ``init(rng, *args, **kwargs) -> params``.
+      apply: ``apply(params, rng, *args, **kwargs) -> output``.
+    """
+
+    init: Callable[..., Any]
+    apply: Callable[..., Any]
+
+
+class TransformedWithState(NamedTuple):
+    """A pair of pure functions from :func:`transform_with_state`.
+
+    Attributes:
+      init: ``init(rng, *args, **kwargs) -> (params, state)``.
+      apply: ``apply(params, state, rng, *args, **kwargs) -> (output, new_state)``.
+    """
+
+    init: Callable[..., Any]
+    apply: Callable[..., Any]
+
+
+class MultiTransformed(NamedTuple):
+    """Result of :func:`multi_transform`: one ``init`` and a pytree of ``apply`` functions.
+
+    Attributes:
+      init: ``init(rng, *args, **kwargs) -> params``.
+      apply: pytree of ``apply(params, rng, *args, **kwargs)`` functions.
+    """
+
+    init: Callable[..., Any]
+    apply: Any
+
+
+class MultiTransformedWithState(NamedTuple):
+    """Result of :func:`multi_transform_with_state`.
+
+    Attributes:
+      init: ``init(rng, *args, **kwargs) -> (params, state)``.
+      apply: pytree of ``apply(params, state, rng, *args, **kwargs)`` functions.
+    """
+
+    init: Callable[..., Any]
+    apply: Any
+
+
+_INIT_RNG_MSG = (
+    "Init must be called with an RNG as the first argument, the required signature is: "
+    "`init(rng, *a, **k)`. Got {type}: {value!r}. Pass jax.random.PRNGKey(seed) (or an int "
+    "seed, or None if the function draws no random keys)."
+)
+_APPLY_RNG_MSG = (
+    "Apply must be called with an RNG as the {pos} argument, the required signature is: "
+    "`{sig}`. Got {{type}}: {{value!r}}. Pass jax.random.PRNGKey(seed) or None (use "
+    "hk.without_apply_rng(...) to drop the rng argument)."
+)
+
+
+def _check_rng(rng: Any, msg: str) -> PRNGSequence | None:
+    if rng is None:
+        return None
+    if isinstance(rng, PRNGSequence):
+        return rng
+    return PRNGSequence(base.to_prng_key(rng, msg))
+
+
+def _signature(f: Callable, leading: list[str], returns: Any) -> inspect.Signature | None:
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):
+        return None
+    P = inspect.Parameter
+    lead = [P(n, P.POSITIONAL_OR_KEYWORD) for n in leading]
+    rest = list(sig.parameters.values())
+    # Leading parameters must precede any positional-only ones of f: make all of ours
+    # positional-only if f has positional-only parameters.
+    if any(p.kind == P.POSITIONAL_ONLY for p in rest):
+        lead = [p.replace(kind=P.POSITIONAL_ONLY) for p in lead]
+    names = {p.name for p in rest}
+    lead = [p if p.name not in names else p.replace(name=p.name + "_") for p in lead]
+    try:
+        return sig.replace(parameters=lead + rest, return_annotation=returns)
+    except ValueError:
+        return None
+
+
+def _finish(frame: Frame) -> None:
+    if frame.suspicious:
+        base.check_leaks(frame)
+
+
+def _tracer_free(tree: Any) -> bool:
+    return not any(isinstance(x, Tracer) for x in jax.tree.leaves(tree))
+
+
+def _run_init(f, rng, args, kwargs, with_state: bool):
+    seq = _check_rng(rng, _INIT_RNG_MSG)
+    params: dict = {}
+    state: dict | None = {} if with_state else None
+    initial: dict | None = {} if with_state else None
+    frame = Frame(params, state, initial, seq, True)
+    # Init is not on the hot path: decide once whether we run under an outer trace.
+    key = seq._key if seq is not None else None
+    frame.eager = _tracer_free((args, kwargs, key)) and not isinstance(
+        jnp.zeros((), jnp.float32), Tracer
+    )
+    frames = _local.frames
+    frames.append(frame)
+    try:
+        f(*args, **kwargs)
+    finally:
+        frames.pop()
+    _finish(frame)
+    return params, initial
+
+
+def transform_with_state(f: Callable[..., Any]) -> TransformedWithState:
+    """Transforms ``f`` (which may use modules, params and state) into pure functions.
+
+    Args:
+      f: the function to transform.
+
+    Returns:
+      ``TransformedWithState(init, apply)`` with
+      ``init(rng, *a, **k) -> (params, state)`` and
+      ``apply(params, state, rng, *a, **k) -> (out, new_state)``.
+
+    Example:
+      >>> # f = hk.transform_with_state(lambda x: hk.BatchNorm(True, True, 0.9)(x, True))
+    """
+    if isinstance(f, (Transformed, TransformedWithState)):
+        raise ValueError(
+            "hk.transform_with_state: expected a function, got an already transformed "
+            f"{type(f).__name__}; pass the original function."
+        )
+
+    def init_fn(rng, *args, **kwargs):
+        return _run_init(f, rng, args, kwargs, True)
+
+    apply_rng_msg = _APPLY_RNG_MSG.format(pos="third", sig="apply(params, state, rng, *a, **k)")
+
+    def apply_fn(params, state, rng, *args, **kwargs):
+        if rng is not None:
+            rng = _check_rng(rng, apply_rng_msg)
+        if params is None:
+            params = {}
+        if state is None:
+            state = {}
+        current = {k: dict(v) for k, v in state.items()}
+        frame = Frame(params, current, state, rng, False)
+        frame.inputs = (params, state, args, kwargs)
+        frames = _local.frames
+        frames.append(frame)
+        try:
+            out = f(*args, **kwargs)
+        finally:
+            frames.pop()
+        if frame.suspicious:
+            base.check_leaks(frame)
+        return out, current
+
+    _annotate(init_fn, f, ["rng"], "init")
+    _annotate(apply_fn, f, ["params", "state", "rng"], "apply")
+    return TransformedWithState(init_fn, apply_fn)
+
+
+def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
+    """Transforms ``f`` (which may use modules and parameters) into pure functions.
+
+    Args:
+      f: the function to transform.
+      apply_rng: deprecated, must be True (use :func:`without_apply_rng`).
+
+    Returns:
+      ``Transformed(init, apply)`` with ``init(rng, *a, **k) -> params`` and
+      ``apply(params, rng, *a, **k) -> out``.
+
+    Raises:
+      ValueError: if ``apply_rng`` is False.
+
+    Example:
+      >>> # f = hk.transform(lambda x: hk.Linear(3)(x))
+      >>> # params = f.init(jax.random.PRNGKey(0), x); y = f.apply(params, None, x)
+    """
+    if not apply_rng:
+        raise ValueError(
+            "hk.transform(apply_rng=False) is no longer supported; use "
+            "hk.without_apply_rng(hk.transform(f))."
+        )
+    if isinstance(f, (Transformed, TransformedWithState)):
+        raise ValueError(
+            "hk.transform: expected a function, got an already transformed "
+            f"{type(f).__name__}; pass the original function."
+        )
+
+    def init_fn(rng, *args, **kwargs):
+        params, _ = _run_init(f, rng, args, kwargs, False)
+        return params
+
+    apply_rng_msg = _APPLY_RNG_MSG.format(pos="second", sig="apply(params, rng, *a, **k)")
+
+    def apply_fn(params, rng, *args, **kwargs):
+        if rng is not None:
+            rng = _check_rng(rng, apply_rng_msg)
+        if params is None:
+            params = {}
+        frame = Frame(params, None, None, rng, False)
+        frame.inputs = (params, args, kwargs)
+        frames = _local.frames
+        frames.append(frame)
+        try:
+            out = f(*args, **kwargs)
+        finally:
+            frames.pop()
+        if frame.suspicious:
+            base.check_leaks(frame)
+        return out
+
+    _annotate(init_fn, f, ["rng"], "init")
+    _annotate(apply_fn, f, ["params", "rng"], "apply")
+    return Transformed(init_fn, apply_fn)
+
+
+def _annotate(fn: Callable, f: Callable, leading: list[str], kind: str) -> None:
+    sig = _signature(f, leading, inspect.Signature.empty)
+    if sig is not None:
+        fn.__signature__ = sig  # type: ignore[attr-defined]
+    name = getattr(f, "__name__", "f")
+    fn.__name__ = f"{name}_{kind}"  # type: ignore[attr-defined]
+    fn.__qualname__ = fn.__name__  # type: ignore[attr-defined]
+    fn.__doc__ = f"The `{kind}` function of the transformed `{name}`."
+    fn._hk_original = f  # type: ignore[attr-defined]
+
+
+TransformedT = TypeVar("TransformedT", Transformed, TransformedWithState)
+
+
+def without_apply_rng(f: TransformedT) -> TransformedT:
+    """Removes the ``rng`` argument from ``apply`` (``init`` keeps it).
+
+    Args:
+      f: a Transformed / TransformedWithState (or their multi_ versions).
+
+    Returns:
+      The same kind of pair, with ``apply(params, *a)`` (or ``apply(params, state, *a)``).
+
+    Raises:
+      TypeError: if ``f`` is not a transformed pair.
+    """
+    if isinstance(f, (Transformed, MultiTransformed)):
+
+        def wrap(apply):
+            @functools.wraps(apply)
+            def apply_fn(params, *args, **kwargs):
+                return apply(params, None, *args, **kwargs)
+
+            _drop_param(apply_fn, apply, "rng")
+            return apply_fn
+
+    elif isinstance(f, (TransformedWithState, MultiTransformedWithState)):
+
+        def wrap(apply):
+            @functools.wraps(apply)
+            def apply_fn(params, state, *args, **kwargs):
+                return apply(params, state, None, *args, **kwargs)
+
+            _drop_param(apply_fn, apply, "rng")
+            return apply_fn
+
+    else:
+        raise TypeError(
+            "hk.without_apply_rng: expected the result of hk.transform / "
+            f"hk.transform_with_state / hk.multi_transform*, got {type(f).__name__}."
+        )
+    if isinstance(f, (MultiTransformed, MultiTransformedWithState)):
+        return type(f)(f.init, jax.tree.map(wrap, f.apply))  # type: ignore[return-value]
+    return type(f)(f.init, wrap(f.apply))  # type: ignore[return-value]
+
+
+def _drop_param(fn: Callable, orig: Callable, name: str) -> None:
+    try:
+        sig = inspect.signature(orig)
+    except (TypeError, ValueError):
+        return
+    params = [p for p in sig.parameters.values() if p.name != name]
+    fn.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    if hasattr(fn, "__wrapped__"):
+        del fn.__wrapped__
+
+
+def without_state(f: TransformedWithState) -> Transformed:
+    """Adapts a TransformedWithState to the Transformed calling convention.
+
+    Args:
+      f: a TransformedWithState whose state must stay empty.
+
+    Returns:
+      ``Transformed(init, apply)``.
+
+    Raises:
+      TypeError: if ``f`` is not a TransformedWithState.
+      NonEmptyStateError: if init/apply produce state.
+    """
+    if not isinstance(f, TransformedWithState):
+        raise TypeError(
+            f"hk.without_state: expected a TransformedWithState, got {type(f).__name__}."
+        )
+
+    def init_fn(*args, **kwargs):
+        params, state = f.init(*args, **kwargs)
+        if state:
+            raise NonEmptyStateError(
+                "hk.without_state: the function created state "
+                f"({sorted(state)}); use it through hk.transform_with_state."
+            )
+        return params
+
+    def apply_fn(params, *args, **kwargs):
+        out, state = f.apply(params, {}, *args, **kwargs)
+        if state:
+            raise NonEmptyStateError(
+                "hk.without_state: the function created state "
+                f"({sorted(state)}); use it through hk.transform_with_state."
+            )
+        return out
+
+    _copy_sig(init_fn, f.init, drop=None)
+    _copy_sig(apply_fn, f.apply, drop="state")
+    return Transformed(init_fn, apply_fn)
+
+
+def _copy_sig(fn, orig, drop):
+    try:
+        sig = inspect.signature(orig)
+    except (TypeError, ValueError):
+        return
+    params = [p for p in sig.parameters.values() if p.name != drop]
+    fn.__signature__ = sig.replace(parameters=params)
+
+
+def with_empty_state(f: Transformed) -> TransformedWithState:
+    """Adapts a Transformed to the TransformedWithState calling convention.
+
+    Args:
+      f: a Transformed.
+
+    Returns:
+      ``TransformedWithState`` whose init returns ``(params, {})`` and apply
+      ``(out, {})``.
+
+    Raises:
+      TypeError: if ``f`` is not a Transformed.
+    """
+    if not isinstance(f, Transformed):
+        raise TypeError(f"hk.with_empty_state: expected a Transformed, got {type(f).__name__}.")
+
+    def init_fn(*args, **kwargs):
+        return f.init(*args, **kwargs), {}
+
+    def apply_fn(params, state, *args, **kwargs):
+        del state
+        return f.apply(params, *args, **kwargs), {}
+
+    return TransformedWithState(init_fn, apply_fn)
+
+
+def multi_transform_with_state(
+    f: Callable[[], tuple[Callable[..., Any], Any]],
+) -> MultiTransformedWithState:
+    """Transforms a factory of functions that share modules into one init + many applies.
+
+    ``f()`` must return ``(template, fns)``: ``init`` runs ``template``; each leaf of
+    the pytree ``fns`` becomes an ``apply`` function.
+
+    Args:
+      f: the factory (called inside the transform each time).
+
+    Returns:
+      ``MultiTransformedWithState(init, apply_tree)``.
+    """
+
+    def init_fn(rng, *args, **kwargs):
+        def run(*a, **k):
+            template, _ = f()
+            return template(*a, **k)
+
+        return transform_with_state(run).init(rng, *args, **kwargs)
+
+    def fns_structure():
+        out: list = []
+
+        def probe():
+            _, fns = f()
+            out.append(jax.tree.structure(fns))
+
+        transform_with_state(probe).init(None)
+        return out[0]
+
+    treedef = fns_structure()
+    num = treedef.num_leaves
+
+    def make_apply(i):
+        def run(*a, **k):
+            _, fns = f()
+            return jax.tree.leaves(fns)[i](*a, **k)
+
+        return transform_with_state(run).apply
+
+    applies = jax.tree.unflatten(treedef, [make_apply(i) for i in range(num)])
+    return MultiTransformedWithState(init_fn, applies)
+
+
+def multi_transform(f: Callable[[], tuple[Callable[..., Any], Any]]) -> MultiTransformed:
+    """Stateless :func:`multi_transform_with_state`.
+
+    Args:
+      f: factory returning ``(template, pytree_of_fns)``.
+
+    Returns:
+      ``MultiTransformed(init, apply_tree)``.
+
+    Raises:
+      NonEmptyStateError: if the functions use state.
+    """
+    f_ws = multi_transform_with_state(f)
+
+    def init_fn(*args, **kwargs):
+        params, state = f_ws.init(*args, **kwargs)
+        if state:
+            raise NonEmptyStateError(
+                "hk.multi_transform: the functions use state; use hk.multi_transform_with_state."
+            )
+        return params
+
+    def wrap(apply):
+        def apply_fn(params, rng, *args, **kwargs):
+            out, state = apply(params, {}, rng, *args, **kwargs)
+            if state:
+                raise NonEmptyStateError(
+                    "hk.multi_transform: the functions use state; use "
+                    "hk.multi_transform_with_state."
+                )
+            return out
+
+        return apply_fn
+
+    return MultiTransformed(init_fn, jax.tree.map(wrap, f_ws.apply))
