@@ -4,6 +4,8 @@ Every public name is re-exported here from ``haiku_core._src``; nothing else
 lives in this file. Importing touches no device and no jax config.
 """
 
+from haiku_core._version import __version__
+
 # --- core: module system, transforms, params/state/rng, jax wrappers, lifting,
 # --- interception (issue 3) --------------------------------------------------
 from haiku_core._src.base import (
@@ -53,7 +55,6 @@ from haiku_core._src.transform import (
     without_apply_rng,
     without_state,
 )
-from haiku_core._version import __version__
 
 # (end of core imports)
 
