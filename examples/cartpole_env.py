@@ -87,9 +87,7 @@ class Step(NamedTuple):
     """What ``step`` returns for one environment."""
 
     state: EnvState
-    obs: (
-        jax.Array
-    )  # [4] observation after the step (of the NEW episode if it auto-reset)
+    obs: jax.Array  # [4] observation after the step (of the NEW episode if it auto-reset)
     reward: jax.Array  # [] float32
     terminated: jax.Array  # [] bool: the pole fell or the cart left the track
     truncated: jax.Array  # [] bool: the 500-step limit was reached
@@ -104,8 +102,6 @@ def step(key: jax.Array, state: EnvState, action: jax.Array) -> Step:
     trunc = jnp.logical_and(~term, t >= MAX_STEPS)
     done = term | trunc
     reset_state, reset_obs = reset(key)
-    new_state = jax.tree.map(
-        lambda r, s: jnp.where(done, r, s), reset_state, EnvState(physics, t)
-    )
+    new_state = jax.tree.map(lambda r, s: jnp.where(done, r, s), reset_state, EnvState(physics, t))
     obs = jnp.where(done, reset_obs, physics)
     return Step(new_state, obs, jnp.ones((), jnp.float32), term, trunc, physics)

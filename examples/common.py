@@ -41,9 +41,7 @@ def plot_curves(
     for label, y in curves.items():
         ax.plot(list(x)[: len(y)], y, label=label)
     if hline is not None:
-        ax.axhline(
-            hline, color="grey", linestyle="--", linewidth=1, label=f"target {hline:g}"
-        )
+        ax.axhline(hline, color="grey", linestyle="--", linewidth=1, label=f"target {hline:g}")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import common
-import haiku_core as hk
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,6 +20,9 @@ import optax
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from tqdm import tqdm
+
+import common
+import haiku_core as hk
 
 
 def net(images: jax.Array, is_training: bool) -> jax.Array:
@@ -93,9 +94,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         for i in range(steps_per_epoch):
             idx = perm[i * args.batch_size : (i + 1) * args.batch_size]
             key, sub = jax.random.split(key)
-            params, opt_state, loss = train_step(
-                params, opt_state, sub, x_train[idx], y_train[idx]
-            )
+            params, opt_state, loss = train_step(params, opt_state, sub, x_train[idx], y_train[idx])
             losses.append(loss)
         history["train loss"].append(float(np.mean(jax.device_get(losses))))
         history["train acc"].append(float(accuracy(params, x_train, y_train)))

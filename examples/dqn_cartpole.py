@@ -18,15 +18,16 @@ import argparse
 import time
 from typing import Any, NamedTuple
 
-import common
 import gymnasium as gym
-import haiku_core as hk
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import rlax_core as rlax
 from tqdm import tqdm
+
+import common
+import haiku_core as hk
+import rlax_core as rlax
 
 
 def q_network(obs: jax.Array) -> jax.Array:
@@ -90,15 +91,11 @@ def make_agent(lr: float, gamma: float, target_period: int):
 
     @jax.jit
     def update(learner: Learner, batch) -> tuple[Learner, jax.Array]:
-        loss, grads = jax.value_and_grad(loss_fn)(
-            learner.params, learner.target_params, *batch
-        )
+        loss, grads = jax.value_and_grad(loss_fn)(learner.params, learner.target_params, *batch)
         updates, opt_state = opt.update(grads, learner.opt_state, learner.params)
         params = optax.apply_updates(learner.params, updates)
         steps = learner.steps + 1
-        target = rlax.periodic_update(
-            params, learner.target_params, steps, target_period
-        )
+        target = rlax.periodic_update(params, learner.target_params, steps, target_period)
         return Learner(params, target, opt_state, steps), loss
 
     @jax.jit

@@ -23,15 +23,16 @@ import argparse
 import time
 from typing import Any, NamedTuple
 
-import cartpole_env as env
-import common
-import haiku_core as hk
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import rlax_core as rlax
 from tqdm import tqdm
+
+import cartpole_env as env
+import common
+import haiku_core as hk
+import rlax_core as rlax
 
 
 def actor_critic(obs: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -86,12 +87,8 @@ def make_train(cfg: Config):
     net = hk.without_apply_rng(hk.transform(actor_critic))
     updates_per_run = cfg.total_steps // (cfg.num_envs * cfg.num_steps)
     batch = cfg.num_envs * cfg.num_steps
-    schedule = optax.linear_schedule(
-        cfg.lr, 0.0, updates_per_run * cfg.epochs * cfg.minibatches
-    )
-    opt = optax.chain(
-        optax.clip_by_global_norm(cfg.max_grad_norm), optax.adam(schedule, eps=1e-5)
-    )
+    schedule = optax.linear_schedule(cfg.lr, 0.0, updates_per_run * cfg.epochs * cfg.minibatches)
+    opt = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.adam(schedule, eps=1e-5))
     env_step = jax.vmap(env.step)
 
     def init(key: jax.Array) -> Runner:
@@ -134,29 +131,23 @@ def make_train(cfg: Config):
         )
         advantages = gae(traj.reward, traj.discount, cfg.gae_lambda, values)
         returns = advantages + traj.value
-        flat = jax.tree.map(
-            lambda x: x.reshape((batch,) + x.shape[2:]), (traj, advantages, returns)
-        )
+        flat = jax.tree.map(lambda x: x.reshape((batch, *x.shape[2:])), (traj, advantages, returns))
 
         def epoch(carry, _):
             params, opt_state, key = carry
             key, k_perm = jax.random.split(key)
             perm = jax.random.permutation(k_perm, batch)
             shuffled = jax.tree.map(
-                lambda x: x[perm].reshape((cfg.minibatches, -1) + x.shape[1:]), flat
+                lambda x: x[perm].reshape((cfg.minibatches, -1, *x.shape[1:])), flat
             )
 
             def minibatch(carry, mb):
                 params, opt_state = carry
-                (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-                    params, *mb
-                )
+                (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, *mb)
                 updates, opt_state = opt.update(grads, opt_state, params)
                 return (optax.apply_updates(params, updates), opt_state), (loss, *aux)
 
-            (params, opt_state), stats = jax.lax.scan(
-                minibatch, (params, opt_state), shuffled
-            )
+            (params, opt_state), stats = jax.lax.scan(minibatch, (params, opt_state), shuffled)
             return (params, opt_state, key), stats
 
         (params, opt_state, key), stats = jax.lax.scan(
@@ -174,17 +165,13 @@ def make_train(cfg: Config):
         def body(carry, k):
             state, obs, ret, alive = carry
             logits, _ = net.apply(params, obs)
-            out = env_step(
-                jax.random.split(k, cfg.eval_envs), state, jnp.argmax(logits, -1)
-            )
+            out = env_step(jax.random.split(k, cfg.eval_envs), state, jnp.argmax(logits, -1))
             ret = ret + alive * out.reward
             alive = alive * (1.0 - (out.terminated | out.truncated))
             return (out.state, out.obs, ret, alive), None
 
         init = (state, obs, jnp.zeros(cfg.eval_envs), jnp.ones(cfg.eval_envs))
-        (_, _, ret, _), _ = jax.lax.scan(
-            body, init, jax.random.split(key, env.MAX_STEPS)
-        )
+        (_, _, ret, _), _ = jax.lax.scan(body, init, jax.random.split(key, env.MAX_STEPS))
         return ret.mean()
 
     return init, update, evaluate, updates_per_run
@@ -192,23 +179,15 @@ def make_train(cfg: Config):
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--total-steps", type=int, default=Config._field_defaults["total_steps"]
-    )
-    parser.add_argument(
-        "--num-envs", type=int, default=Config._field_defaults["num_envs"]
-    )
-    parser.add_argument(
-        "--num-steps", type=int, default=Config._field_defaults["num_steps"]
-    )
+    parser.add_argument("--total-steps", type=int, default=Config._field_defaults["total_steps"])
+    parser.add_argument("--num-envs", type=int, default=Config._field_defaults["num_envs"])
+    parser.add_argument("--num-steps", type=int, default=Config._field_defaults["num_steps"])
     parser.add_argument("--updates-per-chunk", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="out/ppo")
     args = parser.parse_args(argv)
 
-    cfg = Config(
-        num_envs=args.num_envs, num_steps=args.num_steps, total_steps=args.total_steps
-    )
+    cfg = Config(num_envs=args.num_envs, num_steps=args.num_steps, total_steps=args.total_steps)
     out = common.out_dir(args.out)
     init, update, evaluate, num_updates = make_train(cfg)
     chunk = max(1, min(args.updates_per_chunk, num_updates))
@@ -234,13 +213,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         runner, stats, score = compiled_chunk(runner)
         env_steps.append((i + 1) * steps_per_chunk)
         scores.append(float(score))
-        bar.set_postfix(
-            eval_return=f"{scores[-1]:.1f}", entropy=f"{float(stats['entropy']):.3f}"
-        )
+        bar.set_postfix(eval_return=f"{scores[-1]:.1f}", entropy=f"{float(stats['entropy']):.3f}")
     train_s = time.perf_counter() - start
-    final = float(
-        evaluate_many(evaluate, runner.params, jax.random.PRNGKey(args.seed + 1))
-    )
+    final = float(evaluate_many(evaluate, runner.params, jax.random.PRNGKey(args.seed + 1)))
 
     common.plot_curves(
         out / "eval_return.png",
@@ -262,18 +237,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     common.write_json(
         out / "metrics.json", {**metrics, "curve": dict(steps=env_steps, eval=scores)}
     )
-    common.print_summary(
-        "PPO CartPole-v1 (fully jitted)", {**metrics, "outputs": str(out)}
-    )
+    common.print_summary("PPO CartPole-v1 (fully jitted)", {**metrics, "outputs": str(out)})
     return metrics
 
 
 def evaluate_many(evaluate, params, key: jax.Array, repeats: int = 4) -> jax.Array:
     """Mean greedy return over ``repeats`` x 32 fresh episodes."""
     return jax.jit(
-        lambda k: jax.vmap(lambda kk: evaluate(params, kk))(
-            jax.random.split(k, repeats)
-        ).mean()
+        lambda k: jax.vmap(lambda kk: evaluate(params, kk))(jax.random.split(k, repeats)).mean()
     )(key)
 
 

@@ -2,9 +2,10 @@
 
 import json
 
+import numpy as np
+
 import digits_classifier
 import dqn_cartpole
-import numpy as np
 import ppo_cartpole
 
 
