@@ -60,7 +60,8 @@ from haiku_core._src.transform import (
 
 # --- independent pieces: initializers, data_structures, pad, mixed_precision
 # --- (sub-namespaces) ----------------------------------------------------------
-# (imports go here)
+from haiku_core import initializers
+# (end of independent-pieces imports)
 
 # --- layers: basic, conv, pooling, nets.MLP ------------------------------------
 # (imports go here)
@@ -117,6 +118,8 @@ __all__ = [
     "without_state",
     # (end of core names)
     # independent pieces
+    "initializers",
+    # (end of independent-pieces names)
     # layers
     # norm / moving averages / attention
     # recurrent
