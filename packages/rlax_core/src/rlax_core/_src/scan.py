@@ -1,0 +1,135 @@
+"""Reverse-time linear recurrences ``x_t = b_t + a_t * x_{t+1}``: sequential and associative.
+
+Every multistep return in rlax-core (discounted / lambda returns, GAE, V-trace's correction,
+Retrace and the general off-policy returns) is an affine recurrence run backwards in time:
+
+    x_{T-1} = b_{T-1} + a_{T-1} * init,    x_t = b_t + a_t * x_{t+1}.
+
+Two implementations compute it:
+
+* ``"sequential"``: ``jax.lax.scan(reverse=True)``; ``O(T)`` depth, cheap to compile, usually
+  fastest on CPU. ``unroll`` is forwarded to ``jax.lax.scan``.
+* ``"associative"``: ``jax.lax.associative_scan`` over affine maps ``f_t(x) = b_t + a_t x``,
+  composed as ``(f_t o f_{t+1})(x) = (b_t + a_t b_{t+1}) + a_t a_{t+1} x``; ``O(log T)`` depth,
+  which pays off on accelerators for long horizons.
+
+``"auto"`` (the default) picks ``"associative"`` only on GPU/TPU backends with
+``T >= ASSOCIATIVE_MIN_LENGTH``; on CPU it always picks ``"sequential"`` (see
+``benchmarks/rlax_scan_methods.py`` for the measurements behind this rule).
+
+Numerics: both forms compute the same sums of products in a different order, so they agree
+to float rounding. With float32 and ``|a_t| <= 1`` the difference is below
+``SCAN_RTOL * max_t |x_t| + SCAN_ATOL`` (tested for T up to a few thousand).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import jax
+
+__all__ = [
+    "ASSOCIATIVE_MIN_LENGTH",
+    "SCAN_ATOL",
+    "SCAN_RTOL",
+    "Method",
+    "linear_recurrence_reverse",
+    "resolve_method",
+]
+
+Method = Literal["auto", "sequential", "associative"]
+
+# Shortest horizon for which "auto" uses the associative form on GPU/TPU. Not measured on this
+# project's hardware (CPU only); taken from reports of several-fold GPU speed-ups for long
+# horizons (rlax PR #168) and the log-depth vs linear-depth trade-off.
+ASSOCIATIVE_MIN_LENGTH = 512
+
+# Documented agreement between the two methods (float32), relative to the largest |x_t|.
+SCAN_RTOL = 1e-5
+SCAN_ATOL = 1e-6
+
+_METHODS = ("auto", "sequential", "associative")
+
+
+def resolve_method(method: str, length: int, fn: str = "rlax_core") -> str:
+    """Resolves ``method`` to ``"sequential"`` or ``"associative"``.
+
+    Args:
+      method: ``"auto"``, ``"sequential"`` or ``"associative"``.
+      length: static sequence length ``T``.
+      fn: public name of the calling function, for error messages.
+
+    Returns:
+      ``"sequential"`` or ``"associative"``.
+
+    Raises:
+      ValueError: if ``method`` is not one of the three names.
+    """
+    if method not in _METHODS:
+        raise ValueError(f"{fn}: `method` must be one of {_METHODS}, got {method!r}.")
+    if method != "auto":
+        return method
+    backend = jax.default_backend()
+    if backend in ("gpu", "cuda", "rocm", "tpu") and length >= ASSOCIATIVE_MIN_LENGTH:
+        return "associative"
+    return "sequential"
+
+
+def _check_unroll(unroll: int | bool, fn: str) -> None:
+    if isinstance(unroll, bool):
+        return
+    if not isinstance(unroll, int) or unroll < 1:
+        raise ValueError(f"{fn}: `unroll` must be a positive int (or bool), got {unroll!r}.")
+
+
+def linear_recurrence_reverse(
+    a: jax.Array,
+    b: jax.Array,
+    init: jax.Array,
+    *,
+    method: Method = "auto",
+    unroll: int | bool = 1,
+    fn: str = "rlax_core",
+) -> jax.Array:
+    """Solves ``x_t = b_t + a_t * x_{t+1}`` backwards from ``x_T = init``.
+
+    Args:
+      a: ``[T, ...]`` multiplicative coefficients.
+      b: ``[T, ...]`` additive terms (same shape as ``a``).
+      init: ``[...]`` value after the last step (``x_T``).
+      method: ``"auto"``, ``"sequential"`` or ``"associative"`` (see module docstring).
+      unroll: ``unroll`` for ``jax.lax.scan`` (sequential form only).
+      fn: public name of the caller, for error messages.
+
+    Returns:
+      ``[T, ...]`` the solution ``x_0 .. x_{T-1}``.
+
+    Raises:
+      ValueError: for an unknown ``method`` or a bad ``unroll``.
+    """
+    _check_unroll(unroll, fn)
+    length = a.shape[0]
+    resolved = resolve_method(method, length, fn)
+    if length == 0:
+        return b
+    if resolved == "sequential":
+
+        def body(carry, xs):
+            a_t, b_t = xs
+            carry = b_t + a_t * carry
+            return carry, carry
+
+        _, xs = jax.lax.scan(body, init, (a, b), reverse=True, unroll=unroll)
+        return xs
+
+    # Fold the initial value into the last step, then compose affine maps right-to-left.
+    b = b.at[-1].set(b[-1] + a[-1] * init)
+
+    def compose(later, earlier):
+        # ``later`` holds the composite of steps after those in ``earlier`` (reverse scan).
+        a_l, b_l = later
+        a_e, b_e = earlier
+        return a_e * a_l, b_e + a_e * b_l
+
+    _, xs = jax.lax.associative_scan(compose, (a, b), reverse=True)
+    return xs
