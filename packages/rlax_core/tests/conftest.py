@@ -1,0 +1,17 @@
+"""pytest configuration for the rlax_core suite.
+
+Fixtures (`key`, `keys`, `seed`, `np_rng`, `variant`), markers (`slow`, `x64`, `gpu`,
+`multidevice`) and the hypothesis "ci" profile come from the shared_testing plugin
+(loaded through its pytest11 entry point). This file only reports which copy of
+`rlax_core` is under test.
+"""
+
+import importlib.util
+
+import pytest
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    spec = importlib.util.find_spec("rlax_core")
+    origin = spec.origin if spec is not None else "<not importable>"
+    return f"rlax_core under test: {origin}"
