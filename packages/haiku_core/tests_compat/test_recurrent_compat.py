@@ -200,7 +200,7 @@ def test_deep_rnn_with_skip_connections():
 
         return f
 
-    params, (out, _) = _run_both(make, _x(5, B, D))
+    _, (out, _) = _run_both(make, _x(5, B, D))
     assert out.shape == (5, B, 4 + 3 + 2)
 
 
