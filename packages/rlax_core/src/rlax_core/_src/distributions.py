@@ -1,0 +1,491 @@
+"""Action distributions as namedtuples of pure functions (no distribution objects).
+
+Each factory (``softmax``, ``greedy``, ``epsilon_greedy``, ``clipped_entropy_softmax``,
+``gaussian_diagonal``, ``squashed_gaussian``) returns a ``DiscreteDistribution`` or a
+``ContinuousDistribution`` whose fields are plain functions of arrays. Sampling uses
+the same ``jax.random`` calls as the reference implementation, so a given key yields
+the same samples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from rlax_core._src import checks
+
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+class DiscreteDistribution(NamedTuple):
+    """Functions of a discrete action distribution.
+
+    Fields:
+      sample: ``sample(key, logits_or_preferences, ...) -> [...]`` integer actions.
+      probs: ``probs(logits, ...) -> [..., A]`` probabilities.
+      logprob: ``logprob(sample, logits, ...) -> [...]`` log-probabilities of actions.
+      entropy: ``entropy(logits, ...) -> [...]``.
+      kl: ``kl(p_logits, q_logits) -> [...]`` or ``None`` when not defined.
+    """
+
+    sample: Callable[..., jax.Array]
+    probs: Callable[..., jax.Array]
+    logprob: Callable[..., jax.Array]
+    entropy: Callable[..., jax.Array]
+    kl: Callable[..., jax.Array] | None
+
+
+class ContinuousDistribution(NamedTuple):
+    """Functions of a continuous (diagonal Gaussian based) action distribution.
+
+    Fields:
+      sample, prob, logprob, entropy, kl_to_standard_normal, kl: plain functions;
+      see the factory that built the tuple for their arguments.
+    """
+
+    sample: Callable[..., jax.Array]
+    prob: Callable[..., jax.Array]
+    logprob: Callable[..., jax.Array]
+    entropy: Callable[..., jax.Array]
+    kl_to_standard_normal: Callable[..., jax.Array]
+    kl: Callable[..., jax.Array]
+
+
+def _take_last(values: jax.Array, indices: jax.Array) -> jax.Array:
+    return jnp.take_along_axis(values, indices[..., None].astype(jnp.int32), axis=-1)[..., 0]
+
+
+def _check_rank_at_least(fn: str, name: str, x: Any, rank: int) -> None:
+    if jnp.ndim(x) < rank:
+        raise ValueError(f"{fn}: `{name}` must have rank >= {rank}, got shape {jnp.shape(x)}.")
+
+
+def _sample_logits(key: ArrayLike, logits: jax.Array) -> jax.Array:
+    """Gumbel-max categorical sample over the last axis (log-normalised logits)."""
+    logits = jax.nn.log_softmax(logits, axis=-1)
+    batch_shape = logits.shape[:-1]
+    draws = jax.random.categorical(key, logits, axis=-1, shape=(1, *batch_shape))
+    return jnp.reshape(draws, batch_shape).astype(jnp.int32)
+
+
+def _categorical_entropy(logits: jax.Array) -> jax.Array:
+    log_p = jax.nn.log_softmax(logits, axis=-1)
+    return -jnp.sum(jnp.exp(log_p) * log_p, axis=-1)
+
+
+def _categorical_kl(p_logits: jax.Array, q_logits: jax.Array) -> jax.Array:
+    log_p = jax.nn.log_softmax(p_logits, axis=-1)
+    log_q = jax.nn.log_softmax(q_logits, axis=-1)
+    return jnp.sum(jnp.exp(log_p) * (log_p - log_q), axis=-1)
+
+
+def categorical_sample(key: ArrayLike, probs: ArrayLike) -> jax.Array:
+    """Samples an index from explicit probabilities over the last axis.
+
+    Uses Gumbel-max sampling on ``log(probs)`` (``jax.random.categorical``).
+
+    Args:
+      key: PRNG key.
+      probs: [..., A] probabilities (each row sums to 1; zeros are never drawn).
+
+    Returns:
+      [...] int32 sampled indices.
+
+    Raises:
+      ValueError: if ``probs`` is a scalar.
+    """
+    fn = "rlax_core.categorical_sample"
+    _check_rank_at_least(fn, "probs", probs, 1)
+    probs = jnp.asarray(probs)
+    return jax.random.categorical(key, jnp.log(probs), axis=-1).astype(jnp.int32)
+
+
+def softmax(temperature=1.0) -> DiscreteDistribution:
+    """Tempered softmax (Boltzmann) policy over logits.
+
+    ``pi(a) = exp(l_a / temperature) / sum_b exp(l_b / temperature)``.
+
+    Args:
+      temperature: positive temperature.
+
+    Returns:
+      ``DiscreteDistribution`` with ``sample(key, logits)``, ``probs(logits)``,
+      ``logprob(sample, logits)``, ``entropy(logits)``, ``kl(p_logits, q_logits)``;
+      logits are ``[..., A]``.
+    """
+
+    def sample_fn(key: ArrayLike, logits: ArrayLike) -> jax.Array:
+        _check_rank_at_least("rlax_core.softmax.sample", "logits", logits, 1)
+        return _sample_logits(key, jnp.asarray(logits) / temperature)
+
+    def probs_fn(logits: ArrayLike) -> jax.Array:
+        return jax.nn.softmax(jnp.asarray(logits) / temperature, axis=-1)
+
+    def logprob_fn(sample: ArrayLike, logits: ArrayLike) -> jax.Array:
+        log_p = jax.nn.log_softmax(jnp.asarray(logits) / temperature, axis=-1)
+        return _take_last(log_p, jnp.asarray(sample))
+
+    def entropy_fn(logits: ArrayLike) -> jax.Array:
+        return _categorical_entropy(jnp.asarray(logits) / temperature)
+
+    def kl_fn(p_logits: ArrayLike, q_logits: ArrayLike) -> jax.Array:
+        return categorical_kl_divergence(p_logits, q_logits, temperature)
+
+    return DiscreteDistribution(sample_fn, probs_fn, logprob_fn, entropy_fn, kl_fn)
+
+
+def _greedy_probs(preferences: jax.Array) -> jax.Array:
+    """Uniform over the arg-max set (ties share the probability)."""
+    is_max = preferences == jnp.max(preferences, axis=-1, keepdims=True)
+    is_max = is_max.astype(preferences.dtype)
+    return is_max / jnp.sum(is_max, axis=-1, keepdims=True)
+
+
+def _entropy_from_probs(probs: jax.Array) -> jax.Array:
+    return -jnp.nansum(probs * jnp.log(probs), axis=-1)
+
+
+def greedy() -> DiscreteDistribution:
+    """Greedy policy: uniform over the actions with maximal preference.
+
+    Returns:
+      ``DiscreteDistribution`` with ``sample(key, preferences)``, ``probs(preferences)``,
+      ``logprob(sample, preferences)``, ``entropy(preferences)`` and ``kl=None``;
+      preferences are ``[..., A]``.
+    """
+
+    def sample_fn(key: ArrayLike, preferences: ArrayLike) -> jax.Array:
+        _check_rank_at_least("rlax_core.greedy.sample", "preferences", preferences, 1)
+        return categorical_sample(key, _greedy_probs(jnp.asarray(preferences)))
+
+    def probs_fn(preferences: ArrayLike) -> jax.Array:
+        return _greedy_probs(jnp.asarray(preferences))
+
+    def logprob_fn(sample: ArrayLike, preferences: ArrayLike) -> jax.Array:
+        probs = _greedy_probs(jnp.asarray(preferences))
+        return jnp.log(_take_last(probs, jnp.asarray(sample)))
+
+    def entropy_fn(preferences: ArrayLike) -> jax.Array:
+        return _entropy_from_probs(_greedy_probs(jnp.asarray(preferences)))
+
+    return DiscreteDistribution(sample_fn, probs_fn, logprob_fn, entropy_fn, None)
+
+
+def _epsilon_greedy_probs(preferences: jax.Array, epsilon: Any) -> jax.Array:
+    if epsilon is None:
+        raise ValueError(
+            "rlax_core.epsilon_greedy: `epsilon` is None; pass it to epsilon_greedy(epsilon) "
+            "or to each function call."
+        )
+    num_actions = preferences.shape[-1]
+    greedy_probs = _greedy_probs(preferences)
+    return (1.0 - epsilon) * greedy_probs + epsilon / num_actions
+
+
+def epsilon_greedy(epsilon=None) -> DiscreteDistribution:
+    """Epsilon-greedy policy: greedy w.p. ``1 - epsilon``, uniform w.p. ``epsilon``.
+
+    Args:
+      epsilon: exploration rate in [0, 1]; if ``None`` it must be passed to each call.
+
+    Returns:
+      ``DiscreteDistribution`` with ``sample(key, preferences, epsilon=epsilon)``,
+      ``probs(preferences, epsilon=epsilon)``, ``logprob(sample, preferences, epsilon=epsilon)``,
+      ``entropy(preferences, epsilon=epsilon)`` and ``kl=None``; preferences are ``[..., A]``.
+
+    References:
+      Sutton & Barto (2018), Reinforcement Learning: An Introduction, 2nd ed., ch. 2.
+    """
+    default_epsilon = epsilon
+
+    def sample_fn(key: ArrayLike, preferences: ArrayLike, epsilon=default_epsilon) -> jax.Array:
+        _check_rank_at_least("rlax_core.epsilon_greedy.sample", "preferences", preferences, 1)
+        probs = _epsilon_greedy_probs(jnp.asarray(preferences), epsilon)
+        return categorical_sample(key, probs)
+
+    def probs_fn(preferences: ArrayLike, epsilon=default_epsilon) -> jax.Array:
+        return _epsilon_greedy_probs(jnp.asarray(preferences), epsilon)
+
+    def logprob_fn(sample: ArrayLike, preferences: ArrayLike, epsilon=default_epsilon) -> jax.Array:
+        probs = _epsilon_greedy_probs(jnp.asarray(preferences), epsilon)
+        return jnp.log(_take_last(probs, jnp.asarray(sample)))
+
+    def entropy_fn(preferences: ArrayLike, epsilon=default_epsilon) -> jax.Array:
+        return _entropy_from_probs(_epsilon_greedy_probs(jnp.asarray(preferences), epsilon))
+
+    return DiscreteDistribution(sample_fn, probs_fn, logprob_fn, entropy_fn, None)
+
+
+def clipped_entropy_softmax(temperature=1.0, entropy_clip=1.0) -> DiscreteDistribution:
+    """Softmax policy whose entropy is capped at ``entropy_clip * log(A)``.
+
+    Useful as an entropy bonus that stops pushing once the policy is close to uniform.
+
+    Args:
+      temperature: positive softmax temperature.
+      entropy_clip: fraction of the maximal entropy ``log(A)`` at which to cap.
+
+    Returns:
+      ``DiscreteDistribution`` with ``sample(key, logits, action_spec=None)``,
+      ``probs(logits, action_spec=None)``, ``logprob(sample, logits, action_spec=None)``,
+      ``entropy(logits)`` and ``kl(p_logits, q_logits)``; logits are ``[..., A]``.
+    """
+    base = softmax(temperature)
+
+    def sample_fn(key: ArrayLike, logits: ArrayLike, action_spec=None) -> jax.Array:
+        del action_spec
+        return base.sample(key, logits)
+
+    def probs_fn(logits: ArrayLike, action_spec=None) -> jax.Array:
+        del action_spec
+        return base.probs(logits)
+
+    def logprob_fn(sample: ArrayLike, logits: ArrayLike, action_spec=None) -> jax.Array:
+        del action_spec
+        return base.logprob(sample, logits)
+
+    def entropy_fn(logits: ArrayLike) -> jax.Array:
+        logits = jnp.asarray(logits)
+        cap = entropy_clip * jnp.log(logits.shape[-1])
+        return jnp.minimum(base.entropy(logits), cap)
+
+    return DiscreteDistribution(sample_fn, probs_fn, logprob_fn, entropy_fn, base.kl)
+
+
+def _gaussian_logprob(sample: jax.Array, mu: jax.Array, sigma: jax.Array) -> jax.Array:
+    z = (sample - mu) / sigma
+    return jnp.sum(-0.5 * jnp.square(z) - jnp.log(sigma) - _HALF_LOG_2PI, axis=-1)
+
+
+def _gaussian_entropy(mu: jax.Array, sigma: jax.Array) -> jax.Array:
+    ent = 0.5 + _HALF_LOG_2PI + jnp.log(sigma)
+    return jnp.sum(jnp.broadcast_to(ent, jnp.broadcast_shapes(mu.shape, sigma.shape)), axis=-1)
+
+
+def multivariate_normal_kl_divergence(
+    mu_0: ArrayLike, sigma_0: ArrayLike, mu_1: ArrayLike, sigma_1: ArrayLike
+) -> jax.Array:
+    """KL(N(mu_0, diag(sigma_0^2)) || N(mu_1, diag(sigma_1^2))), summed over the last axis.
+
+    Args:
+      mu_0: [..., D] means of the first Gaussian.
+      sigma_0: [..., D] standard deviations of the first Gaussian.
+      mu_1: [..., D] means of the second Gaussian.
+      sigma_1: [..., D] standard deviations of the second Gaussian.
+
+    Returns:
+      [...] KL divergence.
+    """
+    mu_0, sigma_0 = jnp.asarray(mu_0), jnp.asarray(sigma_0)
+    mu_1, sigma_1 = jnp.asarray(mu_1), jnp.asarray(sigma_1)
+    ratio = sigma_0 / sigma_1
+    diff = (mu_0 - mu_1) / sigma_1
+    per_dim = 0.5 * (jnp.square(ratio) + jnp.square(diff) - 1.0) - jnp.log(ratio)
+    return jnp.sum(per_dim, axis=-1)
+
+
+def _require_sigma(fn: str, sigma: Any) -> jax.Array:
+    if sigma is None:
+        raise ValueError(
+            f"{fn}: `sigma` is None; pass it to gaussian_diagonal(sigma) or to each call."
+        )
+    return jnp.asarray(sigma)
+
+
+def gaussian_diagonal(sigma=None) -> ContinuousDistribution:
+    """Diagonal Gaussian policy ``N(mu, diag(sigma^2))`` over the last axis.
+
+    Args:
+      sigma: default standard deviations ``[..., D]`` (or a scalar); may be given per call.
+
+    Returns:
+      ``ContinuousDistribution`` with ``sample(key, mu, sigma=sigma)``,
+      ``prob(sample, mu, sigma=sigma)``, ``logprob(sample, mu, sigma=sigma)``,
+      ``entropy(mu, sigma=sigma)``, ``kl_to_standard_normal(mu, sigma=sigma)`` and
+      ``kl(mu_0, sigma_0, mu_1, sigma_1)``; ``mu`` is ``[..., D]``. Densities and entropies
+      sum over ``D``.
+    """
+    default_sigma = sigma
+
+    def sample_fn(key: ArrayLike, mu: ArrayLike, sigma: ArrayLike = default_sigma) -> jax.Array:
+        sigma = _require_sigma("rlax_core.gaussian_diagonal.sample", sigma)
+        mu = jnp.asarray(mu)
+        shape = jnp.broadcast_shapes(mu.shape, sigma.shape)
+        noise = jax.random.normal(key, shape=(1, *shape), dtype=mu.dtype)
+        return jnp.reshape(mu + sigma * noise, shape)
+
+    def logprob_fn(sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike = default_sigma) -> jax.Array:
+        sigma = _require_sigma("rlax_core.gaussian_diagonal.logprob", sigma)
+        return _gaussian_logprob(jnp.asarray(sample), jnp.asarray(mu), sigma)
+
+    def prob_fn(sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike = default_sigma) -> jax.Array:
+        return jnp.exp(logprob_fn(sample, mu, sigma))
+
+    def entropy_fn(mu: ArrayLike, sigma: ArrayLike = default_sigma) -> jax.Array:
+        sigma = _require_sigma("rlax_core.gaussian_diagonal.entropy", sigma)
+        return _gaussian_entropy(jnp.asarray(mu), sigma)
+
+    def kl_to_standard_normal_fn(mu: ArrayLike, sigma: ArrayLike = default_sigma) -> jax.Array:
+        sigma = _require_sigma("rlax_core.gaussian_diagonal.kl_to_standard_normal", sigma)
+        mu = jnp.asarray(mu)
+        return multivariate_normal_kl_divergence(mu, sigma, jnp.zeros_like(mu), jnp.ones_like(mu))
+
+    def kl_fn(
+        mu_0: ArrayLike, sigma_0: ArrayLike, mu_1: ArrayLike, sigma_1: ArrayLike
+    ) -> jax.Array:
+        return multivariate_normal_kl_divergence(mu_0, sigma_0, mu_1, sigma_1)
+
+    return ContinuousDistribution(
+        sample_fn, prob_fn, logprob_fn, entropy_fn, kl_to_standard_normal_fn, kl_fn
+    )
+
+
+def squashed_gaussian(sigma_min=-4, sigma_max=0.0) -> ContinuousDistribution:
+    """Tanh-squashed diagonal Gaussian, rescaled to a bounded action spec.
+
+    ``mu`` goes through ``tanh``; ``sigma`` through
+    ``exp(sigma_min + (sigma_max - sigma_min) * (tanh(sigma) + 1) / 2)``; a sample
+    ``x ~ N(mu, sigma)`` becomes ``min + (max - min) * (tanh(x) + 1) / 2``.
+
+    Args:
+      sigma_min: log of the smallest standard deviation.
+      sigma_max: log of the largest standard deviation.
+
+    Returns:
+      ``ContinuousDistribution`` with ``sample(key, mu, sigma, action_spec)``,
+      ``prob(sample, mu, sigma, action_spec)``, ``logprob(sample, mu, sigma, action_spec)``,
+      ``entropy(mu, sigma)``, ``kl_to_standard_normal(mu, sigma)`` and
+      ``kl(mu_0, sigma_0, mu_1, sigma_1)``; ``mu, sigma`` are ``[..., D]`` pre-activations and
+      ``action_spec`` has ``minimum``/``maximum`` broadcastable to ``[D]``. Entropy and KLs are
+      those of the underlying (unsquashed) Gaussian.
+
+    References:
+      Haarnoja et al. (2018), Soft Actor-Critic, https://arxiv.org/abs/1801.01290.
+    """
+
+    def sigma_activation(sigma: ArrayLike) -> jax.Array:
+        sigma = jnp.asarray(sigma)
+        return jnp.exp(sigma_min + 0.5 * (sigma_max - sigma_min) * (jnp.tanh(sigma) + 1.0))
+
+    def mu_activation(mu: ArrayLike) -> jax.Array:
+        return jnp.tanh(jnp.asarray(mu))
+
+    def transform(a: jax.Array, action_spec: Any) -> jax.Array:
+        lo, hi = jnp.asarray(action_spec.minimum), jnp.asarray(action_spec.maximum)
+        return lo + (hi - lo) * (a + 1.0) / 2.0
+
+    def inverse_transform(a: jax.Array, action_spec: Any) -> jax.Array:
+        lo, hi = jnp.asarray(action_spec.minimum), jnp.asarray(action_spec.maximum)
+        return 2.0 * (a - lo) / (hi - lo) - 1.0
+
+    def sample_fn(key: ArrayLike, mu: ArrayLike, sigma: ArrayLike, action_spec) -> jax.Array:
+        mu, sigma = mu_activation(mu), sigma_activation(sigma)
+        shape = jnp.broadcast_shapes(mu.shape, sigma.shape)
+        noise = jax.random.normal(key, shape=(1, *shape), dtype=mu.dtype)
+        x = jnp.reshape(mu + sigma * noise, shape)
+        return transform(jnp.tanh(x), action_spec)
+
+    def logprob_fn(sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike, action_spec) -> jax.Array:
+        mu, sigma = mu_activation(mu), sigma_activation(sigma)
+        y = inverse_transform(jnp.asarray(sample), action_spec)
+        x = jnp.arctanh(y)
+        lo, hi = jnp.asarray(action_spec.minimum), jnp.asarray(action_spec.maximum)
+        # log|det| of x -> tanh(x) -> affine rescaling to [lo, hi].
+        log_scale = jnp.broadcast_to(jnp.log((hi - lo) / 2.0), y.shape)
+        log_det = jnp.sum(jnp.log1p(-jnp.square(y)) + log_scale, axis=-1)
+        return _gaussian_logprob(x, mu, sigma) - log_det
+
+    def prob_fn(sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike, action_spec) -> jax.Array:
+        return jnp.exp(logprob_fn(sample, mu, sigma, action_spec))
+
+    def entropy_fn(mu: ArrayLike, sigma: ArrayLike) -> jax.Array:
+        return _gaussian_entropy(mu_activation(mu), sigma_activation(sigma))
+
+    def kl_to_standard_normal_fn(mu: ArrayLike, sigma: ArrayLike) -> jax.Array:
+        mu, sigma = mu_activation(mu), sigma_activation(sigma)
+        return multivariate_normal_kl_divergence(mu, sigma, jnp.zeros_like(mu), jnp.ones_like(mu))
+
+    def kl_fn(
+        mu_0: ArrayLike, sigma_0: ArrayLike, mu_1: ArrayLike, sigma_1: ArrayLike
+    ) -> jax.Array:
+        return multivariate_normal_kl_divergence(
+            mu_activation(mu_0),
+            sigma_activation(sigma_0),
+            mu_activation(mu_1),
+            sigma_activation(sigma_1),
+        )
+
+    return ContinuousDistribution(
+        sample_fn, prob_fn, logprob_fn, entropy_fn, kl_to_standard_normal_fn, kl_fn
+    )
+
+
+def categorical_importance_sampling_ratios(
+    pi_logits_t: ArrayLike, mu_logits_t: ArrayLike, a_t: ArrayLike
+) -> jax.Array:
+    """Importance ratios ``pi(a_t) / mu(a_t)`` from target and behaviour logits.
+
+    Args:
+      pi_logits_t: [..., A] target-policy logits (typically ``[T, A]``).
+      mu_logits_t: [..., A] behaviour-policy logits.
+      a_t: [...] integer actions taken.
+
+    Returns:
+      [...] ratios.
+
+    Raises:
+      ValueError: on shape mismatches; TypeError: if ``a_t`` is not integer.
+    """
+    fn = "rlax_core.categorical_importance_sampling_ratios"
+    _check_rank_at_least(fn, "pi_logits_t", pi_logits_t, 1)
+    checks.check_equal_shape(fn, pi_logits_t=pi_logits_t, mu_logits_t=mu_logits_t)
+    checks.check_shape(fn, a_t=(a_t, jnp.shape(pi_logits_t)[:-1]))
+    checks.check_type(fn, a_t=(a_t, "int"))
+    a_t = jnp.asarray(a_t)
+    log_pi = _take_last(jax.nn.log_softmax(jnp.asarray(pi_logits_t), axis=-1), a_t)
+    log_mu = _take_last(jax.nn.log_softmax(jnp.asarray(mu_logits_t), axis=-1), a_t)
+    return jnp.exp(log_pi - log_mu)
+
+
+def categorical_cross_entropy(labels: ArrayLike, logits: ArrayLike) -> jax.Array:
+    """Cross-entropy ``-sum_a labels_a * log softmax(logits)_a`` over the last axis.
+
+    Args:
+      labels: [..., A] target probabilities.
+      logits: [..., A] predicted logits.
+
+    Returns:
+      [...] cross-entropy.
+
+    Raises:
+      ValueError: if the shapes differ.
+    """
+    fn = "rlax_core.categorical_cross_entropy"
+    checks.check_equal_shape(fn, labels=labels, logits=logits)
+    return -jnp.sum(jnp.asarray(labels) * jax.nn.log_softmax(jnp.asarray(logits)), axis=-1)
+
+
+def categorical_kl_divergence(
+    p_logits: ArrayLike, q_logits: ArrayLike, temperature: float = 1.0
+) -> jax.Array:
+    """KL(p || q) between two tempered softmax distributions over the last axis.
+
+    Args:
+      p_logits: [..., A] logits of p.
+      q_logits: [..., A] logits of q.
+      temperature: softmax temperature applied to both.
+
+    Returns:
+      [...] KL divergence.
+
+    Raises:
+      ValueError: if the shapes differ.
+    """
+    fn = "rlax_core.categorical_kl_divergence"
+    checks.check_equal_shape(fn, p_logits=p_logits, q_logits=q_logits)
+    return _categorical_kl(jnp.asarray(p_logits) / temperature, jnp.asarray(q_logits) / temperature)

@@ -1,0 +1,278 @@
+"""Policy-gradient losses: REINFORCE/A2C, entropy, PPO, DPG and the QPG/RM/RPG family.
+
+All losses take one sequence (or batch) along their leading axis and reduce it to a
+scalar, except ``dpg_loss`` which works on one action vector (vmap over a batch).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from rlax_core._src import checks
+
+
+def _take_last(values: jax.Array, indices: jax.Array) -> jax.Array:
+    """``values[..., indices]`` for every leading index (``[..., A]``, ``[...]`` -> ``[...]``)."""
+    return jnp.take_along_axis(values, indices[..., None].astype(jnp.int32), axis=-1)[..., 0]
+
+
+def _maybe_stop(x: jax.Array, stop: bool) -> jax.Array:
+    return jax.lax.stop_gradient(x) if stop else x
+
+
+def policy_gradient_loss(
+    logits_t: ArrayLike,
+    a_t: ArrayLike,
+    adv_t: ArrayLike,
+    w_t: ArrayLike,
+    use_stop_gradient: bool = True,
+) -> jax.Array:
+    """Weighted policy-gradient (REINFORCE / actor-critic) loss over a sequence.
+
+    ``mean_t(-w_t * adv_t * log pi(a_t | logits_t))``, where ``pi = softmax(logits_t)``.
+
+    Args:
+      logits_t: [T, A] unnormalised action preferences.
+      a_t: [T] integer actions taken.
+      adv_t: [T] advantage estimates.
+      w_t: [T] per-step weights (e.g. a mask).
+      use_stop_gradient: stop the gradient through ``adv_t``.
+
+    Returns:
+      [] loss (minimise it to ascend the policy gradient).
+
+    Raises:
+      ValueError: on rank or shape mismatches; TypeError: if ``a_t`` is not integer.
+
+    References:
+      Williams (1992), Simple statistical gradient-following algorithms for connectionist
+      reinforcement learning. Mnih et al. (2016), Asynchronous Methods for Deep RL (A3C),
+      https://arxiv.org/abs/1602.01783.
+    """
+    fn = "rlax_core.policy_gradient_loss"
+    checks.check_rank(fn, logits_t=(logits_t, 2), a_t=(a_t, 1), adv_t=(adv_t, 1), w_t=(w_t, 1))
+    checks.check_type(fn, logits_t=(logits_t, "float"), a_t=(a_t, "int"), adv_t=(adv_t, "float"))
+    checks.check_leading_dims(fn, 1, logits_t=logits_t, a_t=a_t, adv_t=adv_t, w_t=w_t)
+    logits_t = jnp.asarray(logits_t)
+    log_pi_a = _take_last(jax.nn.log_softmax(logits_t), jnp.asarray(a_t))
+    adv_t = _maybe_stop(jnp.asarray(adv_t), use_stop_gradient)
+    loss_per_step = -log_pi_a * adv_t
+    return jnp.mean(loss_per_step * jnp.asarray(w_t))
+
+
+def _softmax_entropy(logits: jax.Array) -> jax.Array:
+    log_p = jax.nn.log_softmax(logits, axis=-1)
+    return -jnp.sum(jnp.exp(log_p) * log_p, axis=-1)
+
+
+def entropy_loss(logits_t: ArrayLike, w_t: ArrayLike) -> jax.Array:
+    """Negative weighted mean entropy of softmax policies (minimise to raise entropy).
+
+    Args:
+      logits_t: [T, A] unnormalised action preferences.
+      w_t: [T] per-step weights.
+
+    Returns:
+      [] ``-mean_t(w_t * H(softmax(logits_t)))``.
+
+    Raises:
+      ValueError: on rank or shape mismatches.
+
+    References:
+      Mnih et al. (2016), Asynchronous Methods for Deep Reinforcement Learning,
+      https://arxiv.org/abs/1602.01783.
+    """
+    fn = "rlax_core.entropy_loss"
+    checks.check_rank(fn, logits_t=(logits_t, 2), w_t=(w_t, 1))
+    checks.check_type(fn, logits_t=(logits_t, "float"))
+    checks.check_leading_dims(fn, 1, logits_t=logits_t, w_t=w_t)
+    entropy = _softmax_entropy(jnp.asarray(logits_t))
+    return -jnp.mean(entropy * jnp.asarray(w_t))
+
+
+def clipped_surrogate_pg_loss(
+    prob_ratios_t: ArrayLike,
+    adv_t: ArrayLike,
+    epsilon: float | int,
+    use_stop_gradient=True,
+) -> jax.Array:
+    """PPO clipped surrogate objective, as a loss.
+
+    ``-mean_t(min(r_t * adv_t, clip(r_t, 1 - epsilon, 1 + epsilon) * adv_t))``.
+
+    Args:
+      prob_ratios_t: [T] ratios ``pi(a_t) / pi_old(a_t)``.
+      adv_t: [T] advantage estimates.
+      epsilon: clipping half-width (a Python float).
+      use_stop_gradient: stop the gradient through ``adv_t``.
+
+    Returns:
+      [] loss.
+
+    Raises:
+      ValueError: on rank or shape mismatches.
+
+    References:
+      Schulman et al. (2017), Proximal Policy Optimization Algorithms,
+      https://arxiv.org/abs/1707.06347.
+    """
+    fn = "rlax_core.clipped_surrogate_pg_loss"
+    checks.check_rank(fn, prob_ratios_t=(prob_ratios_t, 1), adv_t=(adv_t, 1))
+    checks.check_type(fn, prob_ratios_t=(prob_ratios_t, "float"), adv_t=(adv_t, "float"))
+    checks.check_equal_shape(fn, prob_ratios_t=prob_ratios_t, adv_t=adv_t)
+    ratios = jnp.asarray(prob_ratios_t)
+    adv_t = _maybe_stop(jnp.asarray(adv_t), use_stop_gradient)
+    clipped = jnp.clip(ratios, 1.0 - epsilon, 1.0 + epsilon)
+    objective = jnp.fmin(ratios * adv_t, clipped * adv_t)
+    return -jnp.mean(objective)
+
+
+def dpg_loss(
+    a_t: ArrayLike,
+    dqda_t: ArrayLike,
+    dqda_clipping: float | int | None = None,
+    use_stop_gradient: bool = True,
+) -> jax.Array:
+    """Deterministic policy gradient loss for one action vector.
+
+    The target is ``a_t + dQ/da`` (dQ/da optionally rescaled to norm <= ``dqda_clipping``); the
+    loss ``0.5 * (target - a_t)^2`` has gradient ``-dQ/da`` w.r.t. ``a_t``.
+
+    Args:
+      a_t: [A] continuous action produced by the policy.
+      dqda_t: [A] gradient of the critic w.r.t. the action.
+      dqda_clipping: optional positive bound on the Euclidean norm of ``dqda_t``.
+      use_stop_gradient: stop the gradient through the target.
+
+    Returns:
+      [A] per-dimension loss (vmap over a batch, then reduce).
+
+    Raises:
+      ValueError: on rank/shape mismatches or a non-positive ``dqda_clipping``.
+
+    References:
+      Silver et al. (2014), Deterministic Policy Gradient Algorithms, ICML.
+    """
+    fn = "rlax_core.dpg_loss"
+    checks.check_rank(fn, a_t=(a_t, 1), dqda_t=(dqda_t, 1))
+    checks.check_type(fn, a_t=(a_t, "float"), dqda_t=(dqda_t, "float"))
+    checks.check_equal_shape(fn, a_t=a_t, dqda_t=dqda_t)
+    a_t = jnp.asarray(a_t)
+    dqda_t = jnp.asarray(dqda_t)
+    if dqda_clipping is not None:
+        if dqda_clipping <= 0:
+            raise ValueError(f"{fn}: `dqda_clipping` must be > 0 or None, got {dqda_clipping}.")
+        # Rescale dQ/da so that its Euclidean norm is at most `dqda_clipping`.
+        norm = jnp.sqrt(jnp.sum(jnp.square(dqda_t)))
+        dqda_t = dqda_t * (dqda_clipping / jnp.maximum(norm, dqda_clipping))
+    target_tm1 = _maybe_stop(dqda_t + a_t, use_stop_gradient)
+    return 0.5 * jnp.square(target_tm1 - a_t)
+
+
+def _check_logits_q(fn: str, logits_t: ArrayLike, q_t: ArrayLike) -> None:
+    checks.check_rank(fn, logits_t=(logits_t, 2), q_t=(q_t, 2))
+    checks.check_type(fn, logits_t=(logits_t, "float"), q_t=(q_t, "float"))
+    checks.check_equal_shape(fn, logits_t=logits_t, q_t=q_t)
+
+
+def _advantages(
+    logits_t: jax.Array, q_t: jax.Array, use_stop_gradient: bool, use_relu: bool
+) -> tuple[jax.Array, jax.Array]:
+    """Returns ``(pi, adv)`` with ``adv = q - sum_a pi(a) q(a)`` (optionally ReLU'd).
+
+    ``q`` is always gradient-stopped (these losses train the policy only); with
+    ``use_stop_gradient`` the policy inside the baseline is gradient-stopped too.
+    """
+    pi = jax.nn.softmax(logits_t, axis=-1)
+    q_t = jax.lax.stop_gradient(q_t)
+    baseline = jnp.sum(_maybe_stop(pi, use_stop_gradient) * q_t, axis=-1, keepdims=True)
+    adv = q_t - baseline
+    if use_relu:
+        adv = jax.nn.relu(adv)
+    return pi, adv
+
+
+def qpg_loss(logits_t: ArrayLike, q_t: ArrayLike, use_stop_gradient: bool = True) -> jax.Array:
+    """Q-based policy gradient (QPG) loss using all action values.
+
+    ``-mean_t sum_a pi(a) * sg(q(a) - sum_b pi(b) q(b))``.
+
+    Args:
+      logits_t: [T, A] policy logits.
+      q_t: [T, A] action values.
+      use_stop_gradient: stop gradients through the advantages (``q_t`` never gets one).
+
+    Returns:
+      [] loss.
+
+    Raises:
+      ValueError: on rank or shape mismatches.
+
+    References:
+      Srinivasan et al. (2018), Actor-Critic Policy Optimization in Partially Observable
+      Multiagent Environments, https://arxiv.org/abs/1810.09026.
+    """
+    fn = "rlax_core.qpg_loss"
+    _check_logits_q(fn, logits_t, q_t)
+    pi, adv = _advantages(jnp.asarray(logits_t), jnp.asarray(q_t), use_stop_gradient, False)
+    adv = _maybe_stop(adv, use_stop_gradient)
+    return -jnp.mean(jnp.sum(pi * adv, axis=-1), axis=0)
+
+
+def rm_loss(logits_t: ArrayLike, q_t: ArrayLike, use_stop_gradient: bool = True) -> jax.Array:
+    """Regret-matching policy gradient (RMPG) loss: QPG with ReLU'd advantages.
+
+    ``-mean_t sum_a pi(a) * sg(relu(q(a) - sum_b pi(b) q(b)))``.
+
+    Args:
+      logits_t: [T, A] policy logits.
+      q_t: [T, A] action values.
+      use_stop_gradient: stop gradients through the advantages (``q_t`` never gets one).
+
+    Returns:
+      [] loss.
+
+    Raises:
+      ValueError: on rank or shape mismatches.
+
+    References:
+      Srinivasan et al. (2018), Actor-Critic Policy Optimization in Partially Observable
+      Multiagent Environments, https://arxiv.org/abs/1810.09026.
+    """
+    fn = "rlax_core.rm_loss"
+    _check_logits_q(fn, logits_t, q_t)
+    pi, adv = _advantages(jnp.asarray(logits_t), jnp.asarray(q_t), use_stop_gradient, True)
+    adv = _maybe_stop(adv, use_stop_gradient)
+    return -jnp.mean(jnp.sum(pi * adv, axis=-1), axis=0)
+
+
+def rpg_loss(logits_t: ArrayLike, q_t: ArrayLike, use_stop_gradient: bool = True) -> jax.Array:
+    """Regret policy gradient (RPG) loss: the total positive regret of the policy.
+
+    ``mean_t sum_a relu(q(a) - sum_b pi(b) q(b))``, differentiated through ``pi``.
+
+    Args:
+      logits_t: [T, A] policy logits.
+      q_t: [T, A] action values.
+      use_stop_gradient: stop gradients through ``q_t``.
+
+    Returns:
+      [] loss.
+
+    Raises:
+      ValueError: on rank or shape mismatches.
+
+    References:
+      Srinivasan et al. (2018), Actor-Critic Policy Optimization in Partially Observable
+      Multiagent Environments, https://arxiv.org/abs/1810.09026.
+    """
+    fn = "rlax_core.rpg_loss"
+    _check_logits_q(fn, logits_t, q_t)
+    logits_t = jnp.asarray(logits_t)
+    q_t = _maybe_stop(jnp.asarray(q_t), use_stop_gradient)
+    pi = jax.nn.softmax(logits_t, axis=-1)
+    baseline = jnp.sum(pi * q_t, axis=-1, keepdims=True)
+    regrets = jnp.sum(jax.nn.relu(q_t - baseline), axis=-1)
+    return jnp.mean(regrets)
