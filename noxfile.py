@@ -149,7 +149,7 @@ def _run_suites(
 ) -> None:
     """Runs packages/<package>/tests from a scratch dir: main run, then multidevice run."""
     tests_dir = ROOT / "packages" / package / "tests"
-    scratch = Path(session.create_tmp()) / "run"
+    scratch = Path(session.create_tmp()).resolve() / "run"
     scratch.mkdir(parents=True, exist_ok=True)
     session.chdir(scratch)
     _check_installed_copy(session, package)
@@ -225,7 +225,9 @@ def _base_test_env(platform: str) -> dict[str, str]:
 
 
 def _install_test_env(session: nox.Session, package: str, *pins: str) -> None:
-    wheel = _build_wheel(session, package, Path(session.create_tmp()) / "wheel")
+    wheel = _build_wheel(
+        session, package, Path(session.create_tmp()).resolve() / "wheel"
+    )
     _install_wheel(session, wheel, package, *pins)
     session.install("-e", str(SHARED_TESTING), *_test_deps(package), *pins)
 
@@ -340,6 +342,12 @@ def tests_floor(session: nox.Session, package: str) -> None:
 # --------------------------------------------------------------------------- build
 
 
+_NO_UV_OVERRIDES: dict[str, str | None] = {
+    "UV_PYTHON": None,
+    "UV_PROJECT_ENVIRONMENT": None,
+}
+
+
 @nox.session
 def build(session: nox.Session) -> None:
     """hatch-build wheels + sdists into dist/, check metadata, install each wheel alone."""
@@ -350,8 +358,13 @@ def build(session: nox.Session) -> None:
         for old in list(DIST.glob(f"{package}-*")):
             old.unlink()
         session.chdir(ROOT / "packages" / package)
-        session.run("hatch", "build", str(DIST))
-        hatch_version = session.run("hatch", "version", silent=True).strip()
+        # nox exports UV_PYTHON=<this venv>; unset it so hatch's own uv-managed build
+        # environment gets hatchling installed into itself.
+        session.run("hatch", "build", str(DIST), env=_NO_UV_OVERRIDES)
+        hatch_version = session.run(
+            "hatch", "version", silent=True, env=_NO_UV_OVERRIDES
+        )
+        hatch_version = str(hatch_version).strip().splitlines()[-1]
         if hatch_version != _version(package):
             session.error(
                 f"hatch version {hatch_version} != _version.py {_version(package)}"
@@ -378,7 +391,7 @@ def build(session: nox.Session) -> None:
         session.log(f"{wheel.name}: {len(names)} files, no tests, no shared_testing")
 
     # Fresh venv per wheel: the wheel alone (plus its declared deps, i.e. jax + numpy).
-    tmp = Path(session.create_tmp())
+    tmp = Path(session.create_tmp()).resolve()
     for package, wheel in wheels.items():
         venv = tmp / f"alone-{package}"
         if venv.exists():
@@ -462,7 +475,9 @@ def api(session: nox.Session) -> None:
             f"api: {API_COVERAGE_SCRIPT} not found (it lives beside the checkout)"
         )
     for package in PACKAGES:
-        wheel = _build_wheel(session, package, Path(session.create_tmp()) / "wheel")
+        wheel = _build_wheel(
+            session, package, Path(session.create_tmp()).resolve() / "wheel"
+        )
         _install_wheel(session, wheel, package)
     session.chdir(ROOT)
     # Exit status is non-zero below 100%: report the figure, do not fail the session.
@@ -480,7 +495,9 @@ def compat(session: nox.Session) -> None:
     selected, pytest_args = _split_posargs(session)
     session.install(*COMPAT_PINS)
     for package in PACKAGES:
-        wheel = _build_wheel(session, package, Path(session.create_tmp()) / "wheel")
+        wheel = _build_wheel(
+            session, package, Path(session.create_tmp()).resolve() / "wheel"
+        )
         _install_wheel(session, wheel, package, *COMPAT_PINS)
     deps = sorted({d for p in PACKAGES for d in _test_deps(p)})
     session.install("-e", str(SHARED_TESTING), *deps, *COMPAT_PINS)
