@@ -1,0 +1,1 @@
+"""Reference networks (``haiku_core.nets``)."""
