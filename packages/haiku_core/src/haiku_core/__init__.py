@@ -56,6 +56,29 @@ from haiku_core._src.transform import (
     without_state,
 )
 
+from haiku_core._src.interception import custom_creator, custom_getter, custom_setter
+from haiku_core._src.layer_stack import LayerStackTransparencyMapping, layer_stack
+from haiku_core._src.lift import (
+    LiftWithStateUpdater,
+    lift,
+    lift_with_state,
+    transparent_lift,
+    transparent_lift_with_state,
+)
+from haiku_core._src.stateful import (
+    cond,
+    eval_shape,
+    fori_loop,
+    grad,
+    map,
+    remat,
+    scan,
+    switch,
+    value_and_grad,
+    vmap,
+    while_loop,
+)
+
 # (end of core imports)
 
 # --- independent pieces: initializers, data_structures, pad, mixed_precision
@@ -116,6 +139,27 @@ __all__ = [
     "with_rng",
     "without_apply_rng",
     "without_state",
+    "custom_creator",
+    "custom_getter",
+    "custom_setter",
+    "LayerStackTransparencyMapping",
+    "layer_stack",
+    "LiftWithStateUpdater",
+    "lift",
+    "lift_with_state",
+    "transparent_lift",
+    "transparent_lift_with_state",
+    "cond",
+    "eval_shape",
+    "fori_loop",
+    "grad",
+    "map",
+    "remat",
+    "scan",
+    "switch",
+    "value_and_grad",
+    "vmap",
+    "while_loop",
     # (end of core names)
     # independent pieces
     "data_structures",

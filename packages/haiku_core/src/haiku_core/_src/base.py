@@ -114,6 +114,8 @@ class Frame:
         "setters",
         "stack",
         "state",
+        "state_creators",
+        "state_getters",
         "suspicious",
         "used_lifted",
     )
@@ -136,6 +138,8 @@ class Frame:
         self.creators: list = []
         self.getters: list = []
         self.setters: list = []
+        self.state_creators: list = []
+        self.state_getters: list = []
         # `fast`: apply mode with no interceptors -> get_parameter is a dict lookup.
         self.fast = not is_init
         # `eager`: True/False when known, None when unknown (apply: decided lazily).
@@ -432,14 +436,16 @@ def _make_getter_ctx(frame, full_name, dtype, shape, init):
 
 
 def _run_chain(interceptors: list, base: Callable, args: tuple, ctx: Any) -> Any:
-    """Runs interceptors, the most recently installed outermost."""
+    """Runs interceptors, the first installed (outermost context) first."""
+    chain = tuple(interceptors)
+    n = len(chain)
 
     def call(i: int, *a):
-        if i < 0:
+        if i == n:
             return base(*a)
-        return interceptors[i](lambda *aa: call(i - 1, *aa), *a, ctx)
+        return chain[i](lambda *aa: call(i + 1, *aa), *a, ctx)
 
-    return call(len(interceptors) - 1, *args)
+    return call(0, *args)
 
 
 def get_params() -> Mapping[str, Mapping[str, jax.Array]]:
@@ -509,10 +515,11 @@ def get_state(
                 "first."
             )
         shape_t = tuple(int(d) for d in shape) if shape is not None else ()
-        if frame.creators and any(getattr(c, "_hk_state", False) for c in frame.creators):
+        if frame.state_creators:
             ctx = _make_getter_ctx(frame, f"{bundle}/{name}", dtype, shape_t, init)
-            creators = [c for c in frame.creators if getattr(c, "_hk_state", False)]
-            value = _run_chain(creators, lambda s, d, i: i(s, d), (shape_t, dtype, init), ctx)
+            value = _run_chain(
+                frame.state_creators, lambda s, d, i: i(s, d), (shape_t, dtype, init), ctx
+            )
         else:
             value = init(shape_t, dtype)
         if value is not DO_NOT_STORE:
@@ -521,11 +528,9 @@ def get_state(
                     frame.note_tracer(f"state '{bundle}/{name}'", value)
                 )
             _store_state(frame, state, bundle, name, value, initial=True)
-    if frame.getters:
-        getters = [g for g in frame.getters if getattr(g, "_hk_state", False)]
-        if getters:
-            ctx = _make_getter_ctx(frame, f"{bundle}/{name}", dtype, value.shape, init)
-            value = _run_chain(getters, lambda v: v, (value,), ctx)
+    if frame.state_getters:
+        ctx = _make_getter_ctx(frame, f"{bundle}/{name}", dtype, value.shape, init)
+        value = _run_chain(frame.state_getters, lambda v: v, (value,), ctx)
     return value
 
 

@@ -1,0 +1,170 @@
+"""``hk.layer_stack``: apply a layer function N times with stacked parameters."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import jax
+
+from haiku_core._src import base
+from haiku_core._src import module as hk_module
+from haiku_core._src import transform as hk_transform
+from haiku_core._src.base import ROOT_SCOPE, SCOPE
+
+__all__ = ["LayerStackTransparencyMapping", "layer_stack"]
+
+
+@runtime_checkable
+class LayerStackTransparencyMapping(Protocol):
+    """Maps per-layer module names to stacked names for ``layer_stack(transparent=True)``."""
+
+    def stacked_to_flat(self, stacked_module_name: str, scan_idx: int) -> str:
+        """Name of layer ``scan_idx``'s module for the stacked module name."""
+        ...
+
+    def flat_to_stacked(self, unstacked_module_name: str) -> tuple[str, int] | None:
+        """Inverse of :meth:`stacked_to_flat` (None if the name is not per-layer)."""
+        ...
+
+
+def _select(store: Any, prefix: str) -> dict:
+    out: dict = {}
+    for m, bundle in (store or {}).items():
+        if prefix == "" or m.startswith(prefix):
+            out[m[len(prefix) :]] = dict(bundle)
+    return out
+
+
+def layer_stack(
+    num_layers: int,
+    with_per_layer_inputs: bool = False,
+    unroll: int = 1,
+    pass_reverse_to_layer_fn: bool = False,
+    transparent: bool = False,
+    transparency_map: LayerStackTransparencyMapping | None = None,
+    name: str | None = None,
+):
+    """Decorator: run a layer function ``num_layers`` times via ``jax.lax.scan``.
+
+    Every parameter/state of the layer is stored once with a new leading
+    ``[num_layers]`` axis under the module ``__layer_stack_no_per_layer`` (or
+    ``__layer_stack_with_per_layer``, or ``name``).
+
+    Without per-layer inputs the layer maps ``f(*carry) -> carry``. With them it maps
+    ``f(carry, *xs_i) -> (carry, ys_i)`` where every ``xs`` leaf has leading axis
+    ``[num_layers]`` and the call returns ``(carry, stacked_ys)``.
+
+    Args:
+      num_layers: number of layers (>= 1).
+      with_per_layer_inputs: see above.
+      unroll: scan unroll factor.
+      pass_reverse_to_layer_fn: pass ``reverse=`` through to the layer function.
+      transparent: do not add the layer-stack module scope.
+      transparency_map: accepted for compatibility with ``transparent=True``.
+      name: name of the layer-stack module.
+
+    Returns:
+      A decorator turning a layer function into the stacked function.
+
+    Raises:
+      ValueError: if ``num_layers`` < 1.
+    """
+    if num_layers < 1:
+        raise ValueError(f"hk.layer_stack: `num_layers` must be >= 1, got {num_layers}.")
+    del transparency_map
+
+    def decorator(f: Callable) -> Callable:
+        @functools.wraps(f)
+        def wrapped(*args, reverse: bool = False, **kwargs):
+            frame = base.frame_or_raise("hk.layer_stack")
+            if transparent:
+                scope = frame.stack[-1][SCOPE]
+                prefix = "" if scope == ROOT_SCOPE else scope + "/"
+            else:
+                default = (
+                    "__layer_stack_with_per_layer"
+                    if with_per_layer_inputs
+                    else "__layer_stack_no_per_layer"
+                )
+                base_name, n = hk_module._split_numbered(name or default)
+                prefix = hk_module._unique_name(frame.stack[-1], base_name, n) + "/"
+            layer_kwargs = dict(kwargs)
+            if pass_reverse_to_layer_fn:
+                layer_kwargs["reverse"] = reverse
+
+            if with_per_layer_inputs:
+                carry0, xs = args[0], args[1:]
+
+                def body_fn(carry, *xs_i):
+                    return f(carry, *xs_i, **layer_kwargs)
+
+            else:
+                carry0, xs = args, ()
+                single = len(args) == 1
+
+                def body_fn(carry, *xs_i):
+                    out = f(*carry, **layer_kwargs)
+                    return ((out,) if single else tuple(out)), None
+
+            inner = hk_transform.transform_with_state(body_fn)
+            if frame.is_init:
+                keys = base._draw(frame, "hk.layer_stack", num_layers) if frame.rng else None
+
+                def init_one(key, xs_i):
+                    return inner.init(key, carry0, *xs_i)
+
+                if keys is None:
+                    p_s, s_s = jax.vmap(lambda xs_i: init_one(None, xs_i), axis_size=num_layers)(xs)
+                else:
+                    p_s, s_s = jax.vmap(init_one)(keys, xs)
+                for m, bundle in p_s.items():
+                    frame.params.setdefault(prefix + m, {}).update(
+                        {
+                            k: v
+                            for k, v in bundle.items()
+                            if k not in frame.params.get(prefix + m, {})
+                        }
+                    )
+                if s_s:
+                    if frame.state is None:
+                        raise base.NonEmptyStateError(
+                            "hk.layer_stack: the layer uses state; use hk.transform_with_state."
+                        )
+                    for m, bundle in s_s.items():
+                        frame.state.setdefault(prefix + m, {}).update(bundle)
+                        if frame.initial_state is not None:
+                            frame.initial_state.setdefault(prefix + m, {}).update(bundle)
+            params = _select(frame.params, prefix)
+            state = _select(frame.state, prefix)
+            if transparent:
+                # Only the layer's own entries are stacked: find them abstractly.
+                shapes_p, shapes_s = jax.eval_shape(
+                    lambda xs_i: inner.init(None, carry0, *xs_i),
+                    jax.tree.map(lambda x: x[0], xs),
+                )
+                params = {m: params[m] for m in shapes_p if m in params}
+                state = {m: state[m] for m in shapes_s if m in state}
+            keys = (
+                base._draw(frame, "hk.layer_stack", num_layers) if frame.rng is not None else None
+            )
+
+            def scan_body(carry, inp):
+                p_i, s_i, k_i, xs_i = inp
+                (new_carry, ys), new_s = inner.apply(p_i, s_i, k_i, carry, *xs_i)
+                return new_carry, (new_s, ys)
+
+            carry, (new_state, ys) = jax.lax.scan(
+                scan_body, carry0, (params, state, keys, xs), reverse=reverse, unroll=unroll
+            )
+            if frame.state is not None:
+                for m, bundle in new_state.items():
+                    frame.state.setdefault(prefix + m, {}).update(bundle)
+            if with_per_layer_inputs:
+                return carry, ys
+            return carry[0] if len(args) == 1 else carry
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,571 @@
+"""JAX transforms that thread Haiku params/state/RNG through (``hk.vmap``, ``hk.scan`` ...).
+
+Each wrapper turns the user function into a pure function of
+``(state, rng_state, *args)`` that returns ``(out, state, rng_state, new_params,
+new_initial_state)``, runs the JAX transform on it, and writes the outputs back into
+the current frame. Parameter *reads* are closures (JAX lifts them), so only values
+created or changed inside the transform cross its boundary -- as outputs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from haiku_core._src import base
+from haiku_core._src.base import Frame, PRNGSequence
+
+__all__ = [
+    "cond",
+    "eval_shape",
+    "fori_loop",
+    "grad",
+    "map",
+    "remat",
+    "scan",
+    "switch",
+    "value_and_grad",
+    "vmap",
+    "while_loop",
+]
+
+
+def _copy2(d: Any) -> Any:
+    return None if d is None else {k: dict(v) for k, v in d.items()}
+
+
+def _diff_new(before: Any, after: Any) -> dict:
+    """Entries of ``after`` that were not in ``before`` (two-level dicts)."""
+    out: dict = {}
+    if after is None:
+        return out
+    for m, bundle in after.items():
+        old = before.get(m, {}) if before is not None else {}
+        for n, v in bundle.items():
+            if n not in old:
+                out.setdefault(m, {})[n] = v
+    return out
+
+
+def _merge_into(target: Any, new: dict) -> None:
+    if target is None:
+        return
+    for m, bundle in new.items():
+        target.setdefault(m, {}).update(bundle)
+
+
+def _rng_state(frame: Frame) -> Any:
+    return None if frame.rng is None else frame.rng.internal_state
+
+
+def _pure(fun: Callable, frame: Frame, key_only: bool = False) -> Callable:
+    """Makes ``fun`` a pure function of ``(state, rng_state, args, kwargs)``."""
+
+    def g(state, rng_state, args, kwargs):
+        saved = (frame.params, frame.state, frame.initial_state, frame.rng, frame.eager)
+        params_before = frame.params
+        frame.state = _copy2(state)
+        if rng_state is None:
+            frame.rng = None
+        elif key_only:
+            frame.rng = PRNGSequence((rng_state, ()))
+        else:
+            frame.rng = PRNGSequence(rng_state)
+        if frame.is_init:
+            frame.params = _copy2(params_before)
+            frame.initial_state = _copy2(saved[2])
+        frame.eager = False  # tracers are expected in here
+        try:
+            out = fun(*args, **kwargs)
+            new_params = _diff_new(params_before, frame.params) if frame.is_init else {}
+            new_initial = _diff_new(saved[2], frame.initial_state) if frame.is_init else {}
+            new_state = frame.state
+            if frame.rng is None:
+                new_rng = None
+            elif key_only:
+                new_rng = frame.rng._key
+            else:
+                new_rng = frame.rng.internal_state
+        finally:
+            (frame.params, frame.state, frame.initial_state, frame.rng, frame.eager) = saved
+        return out, new_state, new_rng, new_params, new_initial
+
+    return g
+
+
+def _write_back(frame: Frame, state, rng_state, new_params, new_initial, key_only=False):
+    if frame.state is not None and state is not None:
+        frame.state.clear()
+        frame.state.update(state)
+    if rng_state is not None and frame.rng is not None:
+        if key_only:
+            frame.rng.replace_internal_state((rng_state, ()))
+        else:
+            frame.rng.replace_internal_state(rng_state)
+    if frame.is_init:
+        _merge_into(frame.params, new_params)
+        _merge_into(frame.initial_state, new_initial)
+
+
+# ----------------------------------------------------------------------------- vmap
+
+
+def _axis_size(in_axes: Any, args: tuple, kwargs: dict, what: str) -> int:
+    sizes: list[int] = []
+
+    def visit(ax, sub):
+        if ax is None:
+            return
+        for leaf in jax.tree.leaves(sub):
+            sizes.append(jnp.shape(leaf)[ax])
+
+    if isinstance(in_axes, (list, tuple)):
+        if len(in_axes) != len(args):
+            raise ValueError(
+                f"{what}: `in_axes` has {len(in_axes)} entries but the function got "
+                f"{len(args)} positional arguments."
+            )
+        for ax, a in zip(in_axes, args, strict=True):
+            if isinstance(ax, int) or ax is None:
+                visit(ax, a)
+            else:
+                jax.tree.map(visit, ax, a, is_leaf=lambda x: x is None)
+    else:
+        visit(in_axes, args)
+    for v in kwargs.values():
+        visit(0, v)
+    if not sizes:
+        raise ValueError(f"{what}: cannot infer the mapped axis size; pass `axis_size=`.")
+    return int(sizes[0])
+
+
+def vmap(
+    fun: Callable[..., Any],
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_name: str | None = None,
+    axis_size: int | None = None,
+    *,
+    split_rng: bool,
+    spmd_axis_name: Any | None = None,
+) -> Callable[..., Any]:
+    """``jax.vmap`` for functions that use modules: params and state are not mapped.
+
+    Args:
+      fun: the function to map.
+      in_axes: as in ``jax.vmap``.
+      out_axes: as in ``jax.vmap``.
+      axis_name: as in ``jax.vmap``.
+      axis_size: as in ``jax.vmap``.
+      split_rng: required. If True each mapped element draws from its own key
+        sequence (``next_rng_keys(axis_size)``); if False all elements see the same
+        keys. Must be False under ``init`` (parameters are shared).
+      spmd_axis_name: as in ``jax.vmap``.
+
+    Returns:
+      The mapped function.
+
+    Raises:
+      ValueError: with ``split_rng=True`` under init.
+    """
+
+    @functools.wraps(fun)
+    def wrapper(*args, **kwargs):
+        frame = base.frame_or_raise("hk.vmap")
+        if split_rng and frame.is_init:
+            raise ValueError(
+                "hk.vmap(split_rng=True) cannot be used during init because parameters are "
+                "shared along the mapped axis. Use `split_rng=(not hk.running_init())`."
+            )
+        g = _pure(fun, frame)
+        state = _copy2(frame.state)
+        if split_rng and frame.rng is not None:
+            n = axis_size or _axis_size(in_axes, args, kwargs, "hk.vmap")
+            keys = base._draw(frame, "hk.vmap", n)
+            rng_state = (keys, ())
+            rng_axis: Any = (0, None)
+            out_rng_axis: Any = 0
+        else:
+            rng_state = _rng_state(frame)
+            rng_axis = None
+            out_rng_axis = None
+        kw_axes = 0 if kwargs else None
+        mapped = jax.vmap(
+            g,
+            in_axes=(None, rng_axis, in_axes, kw_axes),
+            out_axes=(out_axes, None, out_rng_axis, None, None),
+            axis_name=axis_name,
+            axis_size=axis_size,
+            spmd_axis_name=spmd_axis_name,
+        )
+        out, state, rng_out, new_params, new_initial = mapped(state, rng_state, args, kwargs)
+        if split_rng:
+            rng_out = None
+        _write_back(frame, state, rng_out, new_params, new_initial)
+        return out
+
+    return wrapper
+
+
+# ----------------------------------------------------------------------------- loops
+
+
+def _slice0(xs: Any, reverse: bool) -> Any:
+    return jax.tree.map(lambda x: x[-1] if reverse else x[0], xs)
+
+
+def _run_for_params(frame: Frame, fn: Callable, *args) -> None:
+    """Runs ``fn`` directly (under init) to create params, then restores state."""
+    state = _copy2(frame.state)
+    fn(*args)
+    if frame.state is not None:
+        frame.state.clear()
+        frame.state.update(state)
+
+
+def scan(
+    f: Callable,
+    init: Any,
+    xs: Any,
+    length: int | None = None,
+    reverse: bool = False,
+    unroll: int | bool = 1,
+):
+    """``jax.lax.scan`` for functions that use modules.
+
+    Under init the first step runs once outside the loop to create parameters.
+
+    Args:
+      f: ``f(carry, x) -> (carry, y)``.
+      init: initial carry.
+      xs: pytree scanned along axis 0 (``[T, ...]``), or None with ``length``.
+      length: number of steps when ``xs`` is None.
+      reverse: scan from the end.
+      unroll: as in ``jax.lax.scan``.
+
+    Returns:
+      ``(final_carry, stacked_ys)``.
+    """
+    frame = base.frame_or_raise("hk.scan")
+    if frame.is_init:
+        x0 = _slice0(xs, reverse) if xs is not None else None
+        _run_for_params(frame, f, init, x0)
+    g = _pure(f, frame, key_only=True)
+
+    def body(c, x):
+        carry, state, key = c
+        (carry, y), state, key, new_params, _ = g(state, key, (carry, x), {})
+        if new_params:
+            raise ValueError(
+                "hk.scan: the body created parameters "
+                f"{sorted(f'{m}/{n}' for m, b in new_params.items() for n in b)} on a later "
+                "step than the first; parameters must be created on every step."
+            )
+        return (carry, state, key), y
+
+    key0 = None if frame.rng is None else _key_only(frame)
+    (carry, state, key), ys = jax.lax.scan(
+        body,
+        (init, _copy2(frame.state), key0),
+        xs,
+        length=length,
+        reverse=reverse,
+        unroll=unroll,
+    )
+    _write_back(frame, state, key, {}, {}, key_only=True)
+    return carry, ys
+
+
+def _key_only(frame: Frame) -> jax.Array:
+    seq = frame.rng
+    seq.reserve(0)
+    if seq._subkeys:
+        # Fold reserved keys back into one: draw one key to carry through the loop.
+        return next(seq)
+    return seq._key
+
+
+def map(f: Callable, xs: Any):
+    """``jax.lax.map`` for functions that use modules.
+
+    Args:
+      f: function applied to each slice of ``xs`` along axis 0.
+      xs: pytree with leading axis ``[T, ...]``.
+
+    Returns:
+      Stacked outputs.
+    """
+    return scan(lambda _, x: ((), f(x)), (), xs)[1]
+
+
+def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any):
+    """``jax.lax.fori_loop`` for functions that use modules.
+
+    Args:
+      lower: start index.
+      upper: end index (exclusive).
+      body_fun: ``body_fun(i, val) -> val``.
+      init_val: initial value.
+
+    Returns:
+      The final value.
+    """
+    frame = base.frame_or_raise("hk.fori_loop")
+    if frame.is_init:
+        _run_for_params(frame, body_fun, lower, init_val)
+    g = _pure(body_fun, frame, key_only=True)
+
+    def body(i, c):
+        val, state, key = c
+        val, state, key, new_params, _ = g(state, key, (i, val), {})
+        if new_params:
+            raise ValueError("hk.fori_loop: the body created parameters after its first step.")
+        return val, state, key
+
+    key0 = None if frame.rng is None else _key_only(frame)
+    val, state, key = jax.lax.fori_loop(lower, upper, body, (init_val, _copy2(frame.state), key0))
+    _write_back(frame, state, key, {}, {}, key_only=True)
+    return val
+
+
+def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any):
+    """``jax.lax.while_loop`` for functions that use modules (apply only).
+
+    ``cond_fun`` may not use state or random keys.
+
+    Args:
+      cond_fun: ``cond_fun(val) -> bool[]``.
+      body_fun: ``body_fun(val) -> val``.
+      init_val: initial value.
+
+    Returns:
+      The final value.
+
+    Raises:
+      ValueError: under init (parameters cannot be created inside a while loop).
+    """
+    frame = base.frame_or_raise("hk.while_loop")
+    if frame.is_init:
+        raise ValueError(
+            "hk.while_loop cannot be used during init: parameters cannot be created inside a "
+            "while loop. Create them before the loop (e.g. call the modules once) or use "
+            "hk.fori_loop / hk.scan."
+        )
+    g = _pure(body_fun, frame, key_only=True)
+
+    def body(c):
+        val, state, key = c
+        val, state, key, _, _ = g(state, key, (val,), {})
+        return val, state, key
+
+    def cond(c):
+        return cond_fun(c[0])
+
+    key0 = None if frame.rng is None else _key_only(frame)
+    val, state, key = jax.lax.while_loop(cond, body, (init_val, _copy2(frame.state), key0))
+    _write_back(frame, state, key, {}, {}, key_only=True)
+    return val
+
+
+# ----------------------------------------------------------------------------- branches
+
+_no_operand = object()
+
+
+def cond(pred, true_fun: Callable, false_fun: Callable, *operands, operand=_no_operand):
+    """``jax.lax.cond`` for functions that use modules.
+
+    Under init both branches run once (outside the conditional) to create their
+    parameters.
+
+    Args:
+      pred: boolean scalar ``[]``.
+      true_fun: branch taken when ``pred`` is True.
+      false_fun: branch taken otherwise.
+      *operands: operands passed to the branch.
+      operand: deprecated single operand (as in ``jax.lax.cond``).
+
+    Returns:
+      The output of the taken branch.
+    """
+    if operand is not _no_operand:
+        if operands:
+            raise TypeError("hk.cond: pass either `*operands` or `operand=`, not both.")
+        operands = (operand,)
+    return switch(jnp.asarray(pred).astype(jnp.int32), (false_fun, true_fun), *operands)
+
+
+def switch(index, branches: Sequence[Callable], *operands):
+    """``jax.lax.switch`` for functions that use modules.
+
+    Args:
+      index: int scalar ``[]``; clamped to ``[0, len(branches) - 1]``.
+      branches: the branch functions.
+      *operands: operands passed to the chosen branch.
+
+    Returns:
+      The output of the chosen branch.
+    """
+    frame = base.frame_or_raise("hk.switch")
+    branches = list(branches)
+    if frame.is_init:
+        for b in branches:
+            _run_for_params(frame, b, *operands)
+    key0 = None if frame.rng is None else _key_only(frame)
+
+    def make(b):
+        g = _pure(b, frame, key_only=True)
+
+        def run(state, key, ops):
+            out, state, key, _, _ = g(state, key, ops, {})
+            return out, state, key
+
+        return run
+
+    out, state, key = jax.lax.switch(
+        index, [make(b) for b in branches], _copy2(frame.state), key0, operands
+    )
+    _write_back(frame, state, key, {}, {}, key_only=True)
+    return out
+
+
+# ----------------------------------------------------------------------------- others
+
+
+def remat(
+    fun: Callable,
+    *,
+    prevent_cse: bool = True,
+    policy: Callable[..., bool] | None = None,
+    static_argnums: int | tuple[int, ...] = (),
+    **kwargs: Any,
+) -> Callable:
+    """``jax.checkpoint`` (rematerialisation) for functions that use modules.
+
+    Args:
+      fun: the function.
+      prevent_cse: as in ``jax.checkpoint``.
+      policy: as in ``jax.checkpoint``.
+      static_argnums: as in ``jax.checkpoint`` (positions in ``fun``'s arguments).
+      **kwargs: ignored deprecated arguments (``concrete``).
+
+    Returns:
+      The wrapped function.
+    """
+    del kwargs
+    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+
+    @functools.wraps(fun)
+    def wrapper(*args):
+        frame = base.frame_or_raise("hk.remat")
+        g = _pure(fun, frame)
+        static_vals = {i: args[i] for i in static}
+        dyn = tuple(a for i, a in enumerate(args) if i not in static_vals)
+
+        def h(state, rng_state, dyn_args):
+            it = iter(dyn_args)
+            full = tuple(static_vals[i] if i in static_vals else next(it) for i in range(len(args)))
+            return g(state, rng_state, full, {})
+
+        ck = jax.checkpoint(h, prevent_cse=prevent_cse, policy=policy)
+        out, state, rng, new_params, new_initial = ck(_copy2(frame.state), _rng_state(frame), dyn)
+        _write_back(frame, state, rng, new_params, new_initial)
+        return out
+
+    return wrapper
+
+
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
+    """``jax.value_and_grad`` for functions that use modules (w.r.t. explicit args).
+
+    Args:
+      fun: scalar-valued function.
+      argnums: which positional arguments to differentiate.
+      has_aux: whether ``fun`` returns ``(value, aux)``.
+      holomorphic: as in ``jax.value_and_grad``.
+
+    Returns:
+      A function returning ``(value, grads)`` (or ``((value, aux), grads)``).
+    """
+
+    @functools.wraps(fun)
+    def wrapper(*args, **kwargs):
+        frame = base.frame_or_raise("hk.value_and_grad")
+        g = _pure(fun, frame)
+        state, rng_state = _copy2(frame.state), _rng_state(frame)
+        nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+        def h(*diff_args):
+            full = list(args)
+            for i, a in zip(nums, diff_args, strict=True):
+                full[i] = a
+            out, s, r, p, ini = g(state, rng_state, tuple(full), kwargs)
+            if has_aux:
+                value, aux = out
+            else:
+                value, aux = out, None
+            return value, (aux, s, r, p, ini)
+
+        vg = jax.value_and_grad(
+            h, argnums=tuple(range(len(nums))), has_aux=True, holomorphic=holomorphic
+        )
+        (value, (aux, s, r, p, ini)), grads = vg(*(args[i] for i in nums))
+        _write_back(frame, s, r, p, ini)
+        if isinstance(argnums, int):
+            grads = grads[0]
+        return ((value, aux), grads) if has_aux else (value, grads)
+
+    return wrapper
+
+
+def grad(fun, argnums=0, has_aux=False, holomorphic=False):
+    """``jax.grad`` for functions that use modules (w.r.t. explicit args).
+
+    Args:
+      fun: scalar-valued function.
+      argnums: which positional arguments to differentiate.
+      has_aux: whether ``fun`` returns ``(value, aux)``.
+      holomorphic: as in ``jax.grad``.
+
+    Returns:
+      A function returning the gradients (and ``aux`` if ``has_aux``).
+    """
+    vg = value_and_grad(fun, argnums=argnums, has_aux=has_aux, holomorphic=holomorphic)
+
+    @functools.wraps(fun)
+    def wrapper(*args, **kwargs):
+        out, grads = vg(*args, **kwargs)
+        return (grads, out[1]) if has_aux else grads
+
+    return wrapper
+
+
+def eval_shape(fun, *args, **kwargs):
+    """``jax.eval_shape`` for functions that use modules; state changes are dropped.
+
+    Args:
+      fun: the function.
+      *args: arguments (arrays or ``jax.ShapeDtypeStruct``).
+      **kwargs: keyword arguments.
+
+    Returns:
+      ``jax.ShapeDtypeStruct`` pytree of the outputs.
+
+    Raises:
+      ValueError: if ``fun`` creates parameters under init.
+    """
+    frame = base.frame_or_raise("hk.eval_shape")
+    g = _pure(fun, frame)
+    out, _, _, new_params, _ = jax.eval_shape(
+        lambda s, r, a, k: g(s, r, a, k), _copy2(frame.state), _rng_state(frame), args, kwargs
+    )
+    if new_params:
+        raise ValueError(
+            "hk.eval_shape: the function created parameters "
+            f"{sorted(new_params)}; create them outside hk.eval_shape first."
+        )
+    return out

@@ -1,0 +1,180 @@
+"""Compatibility of haiku_core's core machinery with dm-haiku 0.0.17 (opt-in oracle).
+
+Run only by ``nox -s compat`` (a venv with dm-haiku). For a catalogue of models built
+from core features (nested modules, name_scope, methods calling each other, state,
+hk.vmap/scan/cond/remat, lift, layer_stack, custom getters) it checks that both
+libraries produce the same parameter/state trees (paths, names, shapes, dtypes, in
+creation order) and that ``apply`` gives the same outputs given upstream's params.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+haiku = pytest.importorskip("haiku")
+import haiku_core  # noqa: E402
+
+
+def catalogue(hk):
+    """Model functions written once against a Haiku-like namespace ``hk``."""
+
+    class Dense(hk.Module):
+        def __init__(self, out, name=None):
+            super().__init__(name=name)
+            self.out = out
+
+        def __call__(self, x):
+            w = hk.get_parameter(
+                "w", [x.shape[-1], self.out], x.dtype, init=hk.initializers.RandomNormal()
+            )
+            b = hk.get_parameter("b", [self.out], x.dtype, init=jnp.zeros)
+            return x @ w + b
+
+    class Block(hk.Module):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.proj = Dense(3)
+
+        def __call__(self, x):
+            x = self.proj(x)
+            x = Dense(2)(x)
+            x = Dense(2)(x)
+            scale = hk.get_parameter("scale", [2], init=jnp.ones)
+            return self.head(x) * scale
+
+        def head(self, x):
+            return Dense(2)(x)
+
+    class Counter(hk.Module):
+        def __call__(self, x):
+            c = hk.get_state("count", [], jnp.int32, init=jnp.zeros)
+            hk.set_state("count", c + 1)
+            avg = hk.get_state("avg", x.shape[-1:], init=jnp.zeros)
+            hk.set_state("avg", 0.9 * avg + 0.1 * x.mean(0))
+            return x + avg
+
+    def naming(x):
+        a = Block()(x)
+        b = Block()(x)
+        c = Block(name="custom")(x)
+        t = hk.get_parameter("top", [1], init=jnp.zeros)
+        with hk.name_scope("scope"):
+            s = Dense(1)(x)
+        with hk.name_scope("scope"):
+            s2 = Dense(1)(x)
+        d1 = Dense(2, name="dense_1")(x)
+        d2 = Dense(2)(x)
+        d3 = Dense(2)(x)
+        return a + b + c + t + s + s2 + d1 + d2 + d3
+
+    def shared(x):
+        m = Dense(4)
+        return m(x) + m(x) + Dense(4, name="other")(x)
+
+    def stateful(x):
+        return Counter()(x) + Counter()(x)
+
+    def vmapped(x):
+        return hk.vmap(lambda y: Dense(3)(y), split_rng=False)(x)
+
+    def scanned(x):
+        cell = Dense(4, name="cell")
+
+        def step(c, xt):
+            c = jnp.tanh(cell(jnp.concatenate([c, xt], -1)))
+            return c, c
+
+        return hk.scan(step, jnp.zeros([4]), x)[1]
+
+    def conditional(x):
+        a, b = Dense(2, name="a"), Dense(2)
+        if hk.running_init():
+            a(x), b(x)
+        return hk.cond(x.sum() > 0, a, b, x) + hk.switch(1, [b, a], x)
+
+    def rematted(x):
+        return hk.remat(lambda y: Dense(3)(Dense(3)(y)))(x)
+
+    def lifted(x):
+        inner = hk.transform(lambda y: Dense(2)(y))
+        p = hk.lift(inner.init, name="inner")(hk.next_rng_key(), x)
+        return inner.apply(p, None, x)
+
+    def stacked(x):
+        return hk.layer_stack(3)(lambda y: jnp.tanh(Dense(5)(y)))(x)
+
+    def getter(x):
+        def double(next_getter, value, context):
+            return next_getter(value) * 2.0
+
+        with hk.custom_getter(double):
+            return Dense(2)(x)
+
+    return {
+        "naming": (naming, (2, 5)),
+        "shared": (shared, (2, 5)),
+        "stateful": (stateful, (2, 5)),
+        "vmapped": (vmapped, (3, 5)),
+        "scanned": (scanned, (6, 3)),
+        "conditional": (conditional, (2, 5)),
+        "rematted": (rematted, (2, 5)),
+        "lifted": (lifted, (2, 5)),
+        "stacked": (stacked, (2, 5)),
+        "getter": (getter, (2, 5)),
+    }
+
+
+OURS = catalogue(haiku_core)
+THEIRS = catalogue(haiku)
+
+
+def _layout(tree):
+    return [(m, n, tuple(v.shape), str(v.dtype)) for m, b in tree.items() for n, v in b.items()]
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+def test_same_trees_and_outputs(name):
+    f_ours, shape = OURS[name]
+    f_theirs, _ = THEIRS[name]
+    x = jnp.asarray(np.random.default_rng(0).normal(size=shape), jnp.float32)
+    t_ours = haiku_core.transform_with_state(f_ours)
+    t_theirs = haiku.transform_with_state(f_theirs)
+    key = jax.random.PRNGKey(1)
+    p_theirs, s_theirs = t_theirs.init(key, x)
+    p_ours, s_ours = t_ours.init(key, x)
+    assert _layout(p_ours) == _layout(p_theirs)
+    assert _layout(s_ours) == _layout(s_theirs)
+    y_theirs, ns_theirs = t_theirs.apply(p_theirs, s_theirs, key, x)
+    y_ours, ns_ours = t_ours.apply(p_theirs, s_theirs, key, x)
+    np.testing.assert_allclose(np.asarray(y_ours), np.asarray(y_theirs), rtol=1e-5, atol=1e-6)
+    assert _layout(ns_ours) == _layout(ns_theirs)
+    for m, b in ns_theirs.items():
+        for n, v in b.items():
+            np.testing.assert_allclose(np.asarray(ns_ours[m][n]), np.asarray(v), rtol=1e-5)
+
+
+def test_rng_streams_identical():
+    def make(hk):
+        def draws(x):
+            a = hk.next_rng_key()
+            b = hk.next_rng_keys(3)
+            c = hk.vmap(lambda y: y + jax.random.normal(hk.next_rng_key(), ()), split_rng=True)(x)
+            d = hk.maybe_next_rng_key()
+            return a, b, c, d
+
+        return draws
+
+    x = jnp.zeros([4])
+    key = jax.random.PRNGKey(3)
+    ours = haiku_core.transform(make(haiku_core)).apply({}, key, x)
+    theirs = haiku.transform(make(haiku)).apply({}, key, x)
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    s_ours, s_theirs = haiku_core.PRNGSequence(7), haiku.PRNGSequence(7)
+    s_ours.reserve(3)
+    s_theirs.reserve(3)
+    for _ in range(5):
+        np.testing.assert_array_equal(np.asarray(next(s_ours)), np.asarray(next(s_theirs)))
