@@ -6,6 +6,7 @@ Quick reference (run from the repository root)::
     nox -s "tests(package='rlax_core')"    # one package (parametrized session name)
     nox -s tests -- rlax_core              # same, selected through posargs
     nox -s tests -- haiku_core -k linear -n 0   # extra posargs go to pytest
+    nox -s tests_shared                    # shared_testing's own tests
     nox -s tests_cuda                      # jax[cuda12] wheel, JAX_PLATFORMS=cuda (needs a GPU)
     nox -s tests_floor                     # lowest declared jax / numpy
     nox -s build                           # wheels + sdists into dist/, install each alone
@@ -50,7 +51,7 @@ PYRIGHT = "pyright==1.1.414"
 COMPAT_PINS = ["jax==0.10.2", "jaxlib==0.10.2", "dm-haiku==0.0.17", "rlax==0.1.9"]
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "build", "lint"]
+nox.options.sessions = ["tests", "tests_shared", "build", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -276,6 +277,44 @@ def tests_cuda(session: nox.Session, package: str) -> None:
     )
     # Multidevice tests fake CPU devices; they belong to the CPU run.
     _run_suites(session, package, pytest_args, env, multidevice=False)
+
+
+@nox.session
+def tests_shared(session: nox.Session) -> None:
+    """shared_testing's own tests (each assertion fails with the right message)."""
+    session.install("-e", str(SHARED_TESTING), "pytest-xdist>=3")
+    tests_dir = SHARED_TESTING / "tests"
+    with session.chdir(Path(session.create_tmp()).resolve()):
+        args = session.posargs or ["-n", os.environ.get("NOX_PYTEST_WORKERS", "2")]
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            str(tests_dir),
+            "--rootdir",
+            str(SHARED_TESTING),
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "not multidevice",
+            *args,
+            env=_base_test_env("cpu"),
+        )
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            str(tests_dir),
+            "--rootdir",
+            str(SHARED_TESTING),
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-m",
+            "multidevice",
+            env={**_base_test_env("cpu"), "XLA_FLAGS": MULTIDEVICE_XLA_FLAGS},
+        )
 
 
 def _floor_pins(package: str) -> dict[str, str]:

@@ -52,20 +52,21 @@ def test_public_objects_do_not_leak_private_module_paths_in_all():
 
 
 def test_all_sorted_within_each_section():
-    # __all__ is written in owner sections separated by comment lines; each section
-    # must be sorted (case-sensitive or case-insensitive).
+    # __all__ is written in owner sections separated by comment lines (or blank lines);
+    # each section must be sorted (case-sensitive or case-insensitive).
     source = (_PKG_DIR / "__init__.py").read_text()
     match = re.search(r"^__all__\s*=\s*\[(.*?)^\]", source, re.M | re.S)
     assert match is not None, "haiku_core/__init__.py must define __all__ = [...]"
     sections: list[list[str]] = [[]]
     for line in match.group(1).splitlines():
         line = line.strip()
-        if line.startswith("#"):
+        if not line or line.startswith("#"):
             sections.append([])
         sections[-1].extend(re.findall(r"[\"']([^\"']+)[\"']", line.split("#")[0]))
     for names in sections:
         assert names in (sorted(names), sorted(names, key=str.lower)), (
-            f"haiku_core.__all__ section not sorted: {names}"
+            f"haiku_core.__all__: a section is not sorted; sort it, or split it into groups "
+            f"with '# <group>' comment lines: {names}"
         )
 
 

@@ -83,6 +83,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             )
 
 
+def _enable_x64_context(jax: Any) -> Any:
+    # jax >= 0.7 has jax.enable_x64; older releases only jax.experimental.enable_x64.
+    top = getattr(jax, "enable_x64", None)
+    if top is not None:
+        return top(True)
+    from jax import experimental
+
+    return experimental.enable_x64(True)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Any:
     if item.get_closest_marker("x64") is None:
@@ -91,7 +101,7 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
 
     if jax.config.read("jax_enable_x64"):
         return (yield)
-    with jax.enable_x64(True):
+    with _enable_x64_context(jax):
         return (yield)
 
 
