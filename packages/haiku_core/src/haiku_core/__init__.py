@@ -83,7 +83,7 @@ from haiku_core._src.stateful import (
 
 # --- independent pieces: initializers, data_structures, pad, mixed_precision
 # --- (sub-namespaces) ----------------------------------------------------------
-from haiku_core import data_structures, initializers, pad
+from haiku_core import data_structures, initializers, mixed_precision, pad
 # (end of independent-pieces imports)
 
 # --- layers: basic, conv, pooling, nets.MLP ------------------------------------
@@ -164,6 +164,7 @@ __all__ = [
     # independent pieces
     "data_structures",
     "initializers",
+    "mixed_precision",
     "pad",
     # (end of independent-pieces names)
     # layers
