@@ -87,7 +87,30 @@ from haiku_core import data_structures, initializers, mixed_precision, pad
 # (end of independent-pieces imports)
 
 # --- layers: basic, conv, pooling, nets.MLP ------------------------------------
-# (imports go here)
+from haiku_core._src.basic import BatchApply, Bias, Linear, Sequential, dropout, expand_apply
+from haiku_core._src.conv import (
+    Conv1D,
+    Conv1DTranspose,
+    Conv2D,
+    Conv2DTranspose,
+    Conv3D,
+    Conv3DTranspose,
+    ConvND,
+    ConvNDTranspose,
+    get_channel_index,
+)
+from haiku_core._src.depthwise_conv import (
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    DepthwiseConv3D,
+)
+from haiku_core._src.depthwise_conv import (
+    SeparableDepthwiseConv2D as SeparableDepthwiseConv2D,  # public, not in __all__ (as upstream)
+)
+from haiku_core._src.embed import Embed, EmbedLookupStyle
+from haiku_core._src.pool import AvgPool, MaxPool, avg_pool, max_pool
+from haiku_core._src.reshape import Flatten, Reshape
+# (end of layers imports)
 
 # --- norm, moving averages, attention, nets -----------------------------------
 # (imports go here)
@@ -168,6 +191,33 @@ __all__ = [
     "pad",
     # (end of independent-pieces names)
     # layers
+    "AvgPool",
+    "BatchApply",
+    "Bias",
+    "Conv1D",
+    "Conv1DTranspose",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Conv3D",
+    "Conv3DTranspose",
+    "ConvND",
+    "ConvNDTranspose",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
+    "DepthwiseConv3D",
+    "Embed",
+    "EmbedLookupStyle",
+    "Flatten",
+    "Linear",
+    "MaxPool",
+    "Reshape",
+    "Sequential",
+    "avg_pool",
+    "dropout",
+    "expand_apply",
+    "get_channel_index",
+    "max_pool",
+    # (end of layers names)
     # norm / moving averages / attention
     # recurrent
 ]
