@@ -21,7 +21,8 @@ into a venv that holds only that package, its runtime dependencies, ``shared_tes
 pytest from a scratch directory so the installed copy is imported, not ``src/``.
 
 Environment knobs: ``NOX_PYTEST_WORKERS`` (default ``2``; ``-n`` in posargs overrides),
-``NOX_CUDA_EXTRA`` (default ``cuda12``).
+``NOX_CUDA_EXTRA`` (default ``cuda12``), ``NOX_WHEEL_DIR`` (test sessions install the
+wheel found there instead of building one: release pipelines test what they publish).
 """
 
 from __future__ import annotations

@@ -95,3 +95,22 @@ def test_import_pulls_in_no_upstream_sibling_or_test_modules():
         check=True,
     )
     assert proc.stdout.strip() == "[]", f"import haiku_core also imported {proc.stdout.strip()}"
+
+
+def _run_readme_example() -> dict:
+    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+    match = re.search(r"```python\n(.*?)```", readme.read_text(), re.S)
+    assert match is not None, f"no python example in {readme}"
+    namespace: dict = {}
+    exec(compile(match.group(1), str(readme), "exec"), namespace)
+    return namespace
+
+
+def test_readme_example_runs_with_upstream_parameter_names():
+    ns = _run_readme_example()
+    assert ns["logits"].shape == (8, 10)
+    params = ns["params"]
+    assert sorted(params) == ["mlp/~/linear_0", "mlp/~/linear_1"]
+    assert params["mlp/~/linear_0"]["w"].shape == (784, 32)
+    assert params["mlp/~/linear_0"]["b"].shape == (32,)
+    assert params["mlp/~/linear_1"]["w"].shape == (32, 10)

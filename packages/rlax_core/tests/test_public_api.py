@@ -93,3 +93,20 @@ def test_import_pulls_in_no_upstream_sibling_or_test_modules():
         check=True,
     )
     assert proc.stdout.strip() == "[]", f"import rlax_core also imported {proc.stdout.strip()}"
+
+
+def _run_readme_example() -> dict:
+    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+    match = re.search(r"```python\n(.*?)```", readme.read_text(), re.S)
+    assert match is not None, f"no python example in {readme}"
+    namespace: dict = {}
+    exec(compile(match.group(1), str(readme), "exec"), namespace)
+    return namespace
+
+
+def test_readme_example_runs_and_gives_hand_computed_values():
+    ns = _run_readme_example()
+    # r + discount * max_a q_t - q_tm1[a] = 0.5 + 0.99 * 3 - 2
+    assert abs(float(ns["td"]) - 1.47) < 1e-5
+    # batch: r = 1, discount = 1, max q_t = 3; a = 0 -> 3 - 1, a = 1 -> 3 - 2 (plus r = 1)
+    assert [round(float(v), 5) for v in ns["tds"]] == [3.0, 2.0]
