@@ -101,6 +101,87 @@ from rlax_core._src.nonlinear_bellman import (
 # --- policy targets, gvf, model learning, interruptions, nested updates,
 # --- embedding, episodic memory, moving averages, tree utils (issue 6) ------
 # (imports for part 2 go here, one per name)
+from rlax_core._src.distributions import (
+    categorical_cross_entropy,
+    categorical_importance_sampling_ratios,
+    categorical_kl_divergence,
+    categorical_sample,  # not in __all__ (as upstream)
+    clipped_entropy_softmax,
+    epsilon_greedy,
+    gaussian_diagonal,
+    greedy,
+    multivariate_normal_kl_divergence,
+    softmax,
+    squashed_gaussian,
+)
+from rlax_core._src.embedding import embed_oar  # not in __all__ (as upstream)
+from rlax_core._src.episodic_memory import knn_query
+from rlax_core._src.exploration import (
+    add_dirichlet_noise,
+    add_gaussian_noise,
+    add_ornstein_uhlenbeck_noise,
+    episodic_memory_intrinsic_rewards,
+)
+from rlax_core._src.general_value_functions import (
+    feature_control_rewards,
+    pixel_control_rewards,
+)
+from rlax_core._src.interruptions import fix_step_type_on_interruptions
+from rlax_core._src.model_learning import (
+    extract_subsequences,
+    sample_start_indices,
+)
+from rlax_core._src.moving_averages import (
+    EmaMoments,
+    EmaState,
+    create_ema,
+)
+from rlax_core._src.mpo_ops import (
+    LagrangePenalty,
+    compute_parametric_kl_penalty_and_dual_loss,
+    mpo_compute_weights_and_temperature_loss,
+    mpo_loss,
+    vmpo_compute_weights_and_temperature_loss,
+    vmpo_loss,
+)
+from rlax_core._src.nested_updates import (
+    conditional_update,
+    periodic_update,
+)
+from rlax_core._src.policy_gradients import (
+    clipped_surrogate_pg_loss,
+    dpg_loss,
+    entropy_loss,
+    policy_gradient_loss,
+    qpg_loss,
+    rm_loss,
+    rpg_loss,
+)
+from rlax_core._src.policy_targets import (
+    PolicyTarget,
+    constant_policy_targets,
+    sampled_policy_distillation_loss,
+    zero_policy_targets,
+)
+from rlax_core._src.pop_art import (
+    PopArtState,
+    art,
+    normalize,
+    pop,
+    popart,
+    unnormalize,
+    unnormalize_linear,
+)
+from rlax_core._src.tree_util import (
+    transpose_first_axis_to_last,
+    transpose_last_axis_to_first,
+    tree_fn,
+    tree_map_zipped,
+    tree_replace_masked,
+    tree_select,
+    tree_split_key,
+    tree_split_leaves,
+)
 
 __all__ = [
     "__version__",
@@ -175,4 +256,61 @@ __all__ = [
     "vtrace_td_error_and_advantage",
     "VTraceOutput",
     # part 2 names (sorted within the part)
+    "add_dirichlet_noise",
+    "add_gaussian_noise",
+    "add_ornstein_uhlenbeck_noise",
+    "art",
+    "categorical_cross_entropy",
+    "categorical_importance_sampling_ratios",
+    "categorical_kl_divergence",
+    "clipped_entropy_softmax",
+    "clipped_surrogate_pg_loss",
+    "compute_parametric_kl_penalty_and_dual_loss",
+    "conditional_update",
+    "constant_policy_targets",
+    "create_ema",
+    "dpg_loss",
+    "EmaMoments",
+    "EmaState",
+    "entropy_loss",
+    "episodic_memory_intrinsic_rewards",
+    "epsilon_greedy",
+    "extract_subsequences",
+    "feature_control_rewards",
+    "fix_step_type_on_interruptions",
+    "gaussian_diagonal",
+    "greedy",
+    "knn_query",
+    "LagrangePenalty",
+    "mpo_compute_weights_and_temperature_loss",
+    "mpo_loss",
+    "multivariate_normal_kl_divergence",
+    "normalize",
+    "periodic_update",
+    "pixel_control_rewards",
+    "policy_gradient_loss",
+    "PolicyTarget",
+    "pop",
+    "popart",
+    "PopArtState",
+    "qpg_loss",
+    "rm_loss",
+    "rpg_loss",
+    "sample_start_indices",
+    "sampled_policy_distillation_loss",
+    "softmax",
+    "squashed_gaussian",
+    "transpose_first_axis_to_last",
+    "transpose_last_axis_to_first",
+    "tree_fn",
+    "tree_map_zipped",
+    "tree_replace_masked",
+    "tree_select",
+    "tree_split_key",
+    "tree_split_leaves",
+    "unnormalize",
+    "unnormalize_linear",
+    "vmpo_compute_weights_and_temperature_loss",
+    "vmpo_loss",
+    "zero_policy_targets",
 ]

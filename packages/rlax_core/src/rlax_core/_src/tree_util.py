@@ -69,7 +69,9 @@ def mappable_dataclass(cls: type[_T] | None = None, *, frozen: bool = False) -> 
 
     def wrap(c: type[_T]) -> type[_T]:
         c = dataclasses.dataclass(frozen=frozen)(c)
-        names = [f.name for f in dataclasses.fields(c)]  # type: ignore[arg-type]
+        # Children are flattened in sorted field-name order (as upstream's containers do),
+        # so leaf order and checkpoints line up.
+        names = sorted(f.name for f in dataclasses.fields(c))  # type: ignore[arg-type]
 
         def flatten_with_keys(x: Any) -> tuple[list[tuple[Any, Any]], None]:
             return [(jax.tree_util.GetAttrKey(n), getattr(x, n)) for n in names], None

@@ -1,0 +1,38 @@
+"""Embedding of (observation, action, reward) inputs for recurrent agents."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from rlax_core._src import checks
+
+
+def embed_oar(
+    features: ArrayLike, action: ArrayLike, reward: ArrayLike, num_actions: int
+) -> jax.Array:
+    """Concatenates features, one-hot previous actions and tanh-squashed rewards.
+
+    Args:
+      features: [B, D] observation features.
+      action: [B] integer previous actions.
+      reward: [B] previous rewards (squashed with ``tanh``).
+      num_actions: A, number of discrete actions.
+
+    Returns:
+      [B, D + A + 1] embedding.
+
+    Raises:
+      ValueError: on rank or batch-size mismatches.
+
+    References:
+      Kapturowski et al. (2019), Recurrent Experience Replay in Distributed RL (R2D2).
+    """
+    fn = "rlax_core.embed_oar"
+    checks.check_rank(fn, features=(features, 2), action=(action, 1), reward=(reward, 1))
+    checks.check_leading_dims(fn, 1, features=features, action=action, reward=reward)
+    features = jnp.asarray(features)
+    action_one_hot = jax.nn.one_hot(action, num_actions, dtype=features.dtype)
+    reward = jnp.tanh(jnp.asarray(reward, dtype=features.dtype))[:, None]
+    return jnp.concatenate([features, action_one_hot, reward], axis=-1)

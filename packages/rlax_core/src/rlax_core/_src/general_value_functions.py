@@ -1,0 +1,86 @@
+"""Auxiliary cumulants for general value functions (UNREAL-style control tasks)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from rlax_core._src import checks
+
+
+def pixel_control_rewards(observations: ArrayLike, cell_size: int) -> jax.Array:
+    """Pixel-control pseudo-rewards: mean absolute pixel change within each cell.
+
+    Args:
+      observations: [T+1, H, W, C] observations.
+      cell_size: static cell side length; must divide ``H`` and ``W``.
+
+    Returns:
+      [T, H // cell_size, W // cell_size] rewards (averaged over cell and channels).
+
+    Raises:
+      ValueError: if the rank is not 4 or ``cell_size`` does not divide ``H`` and ``W``.
+
+    References:
+      Jaderberg et al. (2016), Reinforcement Learning with Unsupervised Auxiliary Tasks
+      (UNREAL), https://arxiv.org/abs/1611.05397.
+    """
+    fn = "rlax_core.pixel_control_rewards"
+    checks.check_rank(fn, observations=(observations, 4))
+    observations = jnp.asarray(observations)
+    t1, h, w, c = observations.shape
+    if h % cell_size or w % cell_size:
+        raise ValueError(
+            f"{fn}: `cell_size` ({cell_size}) must divide H and W, got observations of "
+            f"shape {observations.shape}."
+        )
+    abs_diff = jnp.abs(observations[1:] - observations[:-1])
+    cells = jnp.reshape(abs_diff, (t1 - 1, h // cell_size, cell_size, w // cell_size, cell_size, c))
+    return jnp.mean(cells, axis=(2, 4, 5))
+
+
+def feature_control_rewards(
+    features: ArrayLike, cumulant_type="absolute_change", discount=None
+) -> jax.Array:
+    """Feature-control pseudo-rewards, one per feature.
+
+    ``cumulant_type`` selects the cumulant for ``f = features``:
+    ``"feature"``: ``f[1:]``; ``"absolute_change"``: ``|f[1:] - f[:-1]|``;
+    ``"increase"``: ``f[1:] - f[:-1]``; ``"decrease"``: ``f[:-1] - f[1:]``;
+    ``"potential"``: ``discount * f[1:] - f[:-1]`` (potential-based shaping).
+
+    Args:
+      features: [T+1, D] features.
+      cumulant_type: one of the names above.
+      discount: [] or [T, D]-broadcastable discount, required for ``"potential"``.
+
+    Returns:
+      [T, D] rewards.
+
+    Raises:
+      ValueError: for an unknown ``cumulant_type`` or a missing discount.
+
+    References:
+      Jaderberg et al. (2016), Reinforcement Learning with Unsupervised Auxiliary Tasks,
+      https://arxiv.org/abs/1611.05397.
+    """
+    fn = "rlax_core.feature_control_rewards"
+    checks.check_rank(fn, features=(features, 2))
+    f = jnp.asarray(features)
+    if cumulant_type == "feature":
+        return f[1:]
+    if cumulant_type == "absolute_change":
+        return jnp.abs(f[1:] - f[:-1])
+    if cumulant_type == "increase":
+        return f[1:] - f[:-1]
+    if cumulant_type == "decrease":
+        return -(f[1:] - f[:-1])
+    if cumulant_type == "potential":
+        if discount is None:
+            raise ValueError(f"{fn}: cumulant_type 'potential' needs a `discount`, got None.")
+        return discount * f[1:] - f[:-1]
+    raise ValueError(
+        f"{fn}: Unknown cumulant_type {cumulant_type!r}; expected one of 'feature', "
+        "'absolute_change', 'increase', 'decrease', 'potential'."
+    )

@@ -1,0 +1,391 @@
+"""MPO and V-MPO policy-improvement losses with Lagrangian (dual) constraints.
+
+Both losses have an E-step (non-parametric weights from a temperature dual) and an
+M-step (weighted maximum likelihood kept close to the old policy by KL constraints whose
+multipliers ``alpha`` are learned by their own dual losses).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from rlax_core._src import checks
+
+
+class LagrangePenalty(NamedTuple):
+    """A Lagrange multiplier and the bound it enforces.
+
+    Fields:
+      alpha: [] or [D] multiplier pre-activation (passed through ``projection_operator``).
+      epsilon: bound of the constraint (KL or temperature).
+      per_dimension: whether ``alpha`` has one entry per action dimension (KLs ``[..., D]``
+        are then summed over ``D`` after weighting).
+    """
+
+    alpha: jax.Array
+    epsilon: float | int
+    per_dimension: bool = False
+
+
+class MpoOutputs(NamedTuple):
+    """Diagnostics returned with the MPO / V-MPO losses (each term before weighting)."""
+
+    temperature_loss: jax.Array
+    policy_loss: jax.Array
+    kl_loss: jax.Array
+    alpha_loss: jax.Array
+    normalized_weights: jax.Array
+    num_samples: jax.Array | int
+
+
+_DEFAULT_PROJECTION = functools.partial(jnp.clip, min=1e-10)
+
+
+def _maybe_stop(x: jax.Array, stop: bool) -> jax.Array:
+    return jax.lax.stop_gradient(x) if stop else x
+
+
+def compute_parametric_kl_penalty_and_dual_loss(
+    kl_constraints: Sequence[tuple[ArrayLike, LagrangePenalty]],
+    projection_operator: Callable[[jax.Array], jax.Array],
+    use_stop_gradient: bool = True,
+) -> tuple[jax.Array, jax.Array]:
+    """KL penalties for the policy and dual losses for their multipliers.
+
+    For each ``(kl, LagrangePenalty(alpha, epsilon, per_dimension))`` with
+    ``a = projection_operator(alpha)``: penalty ``sg(a) * kl`` and dual loss
+    ``a * (epsilon - sg(kl))``; with ``per_dimension`` both are summed over the last axis.
+    The terms of all constraints are added.
+
+    Args:
+      kl_constraints: sequence of ``(kl [...] or [..., D], LagrangePenalty)``.
+      projection_operator: maps ``alpha`` to a positive multiplier.
+      use_stop_gradient: stop gradients as above (multiplier in the penalty, KL in the dual).
+
+    Returns:
+      ``(kl_penalty_loss, alpha_loss)`` with the shape of the (reduced) KLs.
+
+    Raises:
+      ValueError: if ``kl_constraints`` is empty.
+
+    References:
+      Abdolmaleki et al. (2018), Maximum a Posteriori Policy Optimisation,
+      https://arxiv.org/abs/1806.06920.
+    """
+    if not kl_constraints:
+        raise ValueError(
+            "rlax_core.compute_parametric_kl_penalty_and_dual_loss: `kl_constraints` must "
+            "hold at least one (kl, LagrangePenalty) pair."
+        )
+    kl_loss = 0.0
+    alpha_loss = 0.0
+    for kl, constraint in kl_constraints:
+        kl = jnp.asarray(kl)
+        alpha = projection_operator(jnp.asarray(constraint.alpha))
+        penalty = _maybe_stop(alpha, use_stop_gradient) * kl
+        dual = alpha * (constraint.epsilon - _maybe_stop(kl, use_stop_gradient))
+        if constraint.per_dimension:
+            penalty = jnp.sum(penalty, axis=-1)
+            dual = jnp.sum(dual, axis=-1)
+        kl_loss = kl_loss + penalty
+        alpha_loss = alpha_loss + dual
+    return kl_loss, alpha_loss
+
+
+def mpo_compute_weights_and_temperature_loss(
+    sample_q_values: ArrayLike,
+    temperature_constraint: LagrangePenalty,
+    projection_operator: Callable[[jax.Array], jax.Array],
+    sample_axis: int = 0,
+) -> tuple[jax.Array, jax.Array, float | int]:
+    """MPO E-step: sample weights ``softmax(Q / eta)`` and the temperature dual loss.
+
+    With ``eta = projection_operator(alpha)`` the dual is
+    ``eta * (epsilon + logsumexp_s(Q_s / eta) - log S)``.
+
+    Args:
+      sample_q_values: [S, ...] Q-values of S sampled actions (sample axis ``sample_axis``).
+      temperature_constraint: ``LagrangePenalty`` of the temperature ``eta``.
+      projection_operator: maps ``alpha`` to a positive temperature.
+      sample_axis: axis indexing the samples.
+
+    Returns:
+      ``(temperature_loss [...], normalized_weights [S, ...], num_samples)``; gradients
+      are not stopped here (``mpo_loss`` stops them through the weights).
+
+    References:
+      Abdolmaleki et al. (2018), Maximum a Posteriori Policy Optimisation,
+      https://arxiv.org/abs/1806.06920.
+    """
+    q = jnp.asarray(sample_q_values)
+    temperature = projection_operator(jnp.asarray(temperature_constraint.alpha))
+    tempered = q / temperature
+    num_samples = q.shape[sample_axis]
+    weights = jax.nn.softmax(tempered, axis=sample_axis)
+    lse = jax.nn.logsumexp(tempered, axis=sample_axis)
+    loss = temperature * (temperature_constraint.epsilon + lse - math.log(num_samples))
+    return loss, weights, num_samples
+
+
+def mpo_loss(
+    sample_log_probs: ArrayLike,
+    sample_q_values: ArrayLike,
+    temperature_constraint: LagrangePenalty,
+    kl_constraints: Sequence[tuple[ArrayLike, LagrangePenalty]],
+    projection_operator: Callable[[jax.Array], jax.Array] = _DEFAULT_PROJECTION,
+    policy_loss_weight: float = 1.0,
+    temperature_loss_weight: float = 1.0,
+    kl_loss_weight: float = 1.0,
+    alpha_loss_weight: float = 1.0,
+    sample_axis: int = 0,
+    use_stop_gradient: bool = True,
+) -> tuple[jax.Array, MpoOutputs]:
+    """MPO policy-improvement loss from sampled actions.
+
+    ``loss = w_pi * policy + w_eta * temperature + w_kl * kl_penalty + w_alpha * alpha``
+    with ``policy = -sum_s weights_s * log pi(a_s)`` (weights from the E-step).
+
+    Args:
+      sample_log_probs: [S, ...] log-probabilities of the sampled actions under the policy.
+      sample_q_values: [S, ...] their Q-values.
+      temperature_constraint: ``LagrangePenalty`` of the E-step temperature.
+      kl_constraints: sequence of ``(kl [...] or [..., D], LagrangePenalty)``.
+      projection_operator: maps multipliers to positive values.
+      policy_loss_weight: weight of the policy term.
+      temperature_loss_weight: weight of the temperature dual.
+      kl_loss_weight: weight of the KL penalty.
+      alpha_loss_weight: weight of the KL duals.
+      sample_axis: axis indexing the samples.
+      use_stop_gradient: stop gradients through the E-step weights in the policy term and
+        in the KL terms (see ``compute_parametric_kl_penalty_and_dual_loss``).
+
+    Returns:
+      ``(loss [...], MpoOutputs)`` with per-element (un-reduced) terms.
+
+    Raises:
+      ValueError: if the two sample arrays differ in shape.
+
+    References:
+      Abdolmaleki et al. (2018), Maximum a Posteriori Policy Optimisation,
+      https://arxiv.org/abs/1806.06920.
+    """
+    checks.check_equal_shape(
+        "rlax_core.mpo_loss", sample_log_probs=sample_log_probs, sample_q_values=sample_q_values
+    )
+    temperature_loss, weights, num_samples = mpo_compute_weights_and_temperature_loss(
+        sample_q_values, temperature_constraint, projection_operator, sample_axis
+    )
+    weights = _maybe_stop(weights, use_stop_gradient)
+    policy_loss = -jnp.sum(weights * jnp.asarray(sample_log_probs), axis=sample_axis)
+    kl_loss, alpha_loss = compute_parametric_kl_penalty_and_dual_loss(
+        kl_constraints, projection_operator, use_stop_gradient
+    )
+    loss = (
+        policy_loss_weight * policy_loss
+        + temperature_loss_weight * temperature_loss
+        + kl_loss_weight * kl_loss
+        + alpha_loss_weight * alpha_loss
+    )
+    return loss, MpoOutputs(
+        temperature_loss=temperature_loss,
+        policy_loss=policy_loss,
+        kl_loss=kl_loss,
+        alpha_loss=alpha_loss,
+        normalized_weights=weights,
+        num_samples=num_samples,
+    )
+
+
+def _top_k_mask(
+    top_k_fraction: float,
+    restarting_weights: jax.Array,
+    advantages: jax.Array,
+    axis_name: str | None,
+) -> jax.Array:
+    """Weights that keep the top ``top_k_fraction`` of valid advantages (times restarts).
+
+    With ``axis_name`` the top-k is taken over the advantages of all devices.
+    """
+    fn = "rlax_core.vmpo_compute_weights_and_temperature_loss"
+    if not 0.0 < top_k_fraction <= 1.0:
+        raise ValueError(f"{fn}: `top_k_fraction` must be in (0, 1], got {top_k_fraction}.")
+    if top_k_fraction >= 1.0:
+        return restarting_weights
+    lowest = jnp.finfo(advantages.dtype).min
+    # Entries without a full restarting weight drop to (about) the lowest float.
+    valid = restarting_weights * advantages + (1.0 - restarting_weights) * lowest
+    pool = jnp.reshape(valid, (-1,))
+    if axis_name is not None:
+        pool = jnp.reshape(jax.lax.all_gather(pool, axis_name), (-1,))
+    k = int(top_k_fraction * pool.size)
+    if k == 0:
+        raise ValueError(
+            f"{fn}: top_k_fraction too low to get any valid scaled advantages "
+            f"({top_k_fraction} of {pool.size} entries rounds down to 0)."
+        )
+    threshold = jax.lax.top_k(pool, k)[0][-1]
+    return (valid >= threshold).astype(advantages.dtype) * restarting_weights
+
+
+def vmpo_compute_weights_and_temperature_loss(
+    advantages: ArrayLike,
+    restarting_weights: ArrayLike,
+    importance_weights: ArrayLike,
+    temperature_constraint: LagrangePenalty,
+    projection_operator: Callable[[jax.Array], jax.Array],
+    top_k_fraction: float,
+    axis_name: str | None = None,
+    use_stop_gradient: bool = True,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """V-MPO E-step over the top ``top_k_fraction`` of advantages.
+
+    With ``eta = projection_operator(alpha)`` and ``m`` the top-k mask (times
+    ``restarting_weights``): weights ``m * iw * exp(A / eta) / sum(m * iw * exp(A / eta))``
+    and temperature dual ``eta * (epsilon + log(sum(m * iw * exp(A / eta)) / sum(m)))``.
+    With ``axis_name`` the top-k and the sums run over all devices.
+
+    Args:
+      advantages: [...] advantages (e.g. [T, B]).
+      restarting_weights: [...] 0/1 validity mask (0 after an episode restart).
+      importance_weights: [...] importance weights.
+      temperature_constraint: ``LagrangePenalty`` of the temperature.
+      projection_operator: maps ``alpha`` to a positive temperature.
+      top_k_fraction: fraction in (0, 1] of entries to keep.
+      axis_name: optional mapped axis to aggregate over.
+      use_stop_gradient: stop gradients through the importance weights and the returned
+        weights (the temperature loss always differentiates w.r.t. the advantages).
+
+    Returns:
+      ``(temperature_loss [], normalized_weights [...], num_samples [])``.
+
+    Raises:
+      ValueError: on shape mismatches or a ``top_k_fraction`` that keeps nothing.
+
+    References:
+      Song et al. (2019), V-MPO: On-Policy Maximum a Posteriori Policy Optimization for
+      Discrete and Continuous Control, https://arxiv.org/abs/1909.12238.
+    """
+    fn = "rlax_core.vmpo_compute_weights_and_temperature_loss"
+    checks.check_equal_shape(
+        fn,
+        advantages=advantages,
+        restarting_weights=restarting_weights,
+        importance_weights=importance_weights,
+    )
+    advantages = jnp.asarray(advantages)
+    importance_weights = _maybe_stop(jnp.asarray(importance_weights), use_stop_gradient)
+    restarting_weights = jnp.asarray(restarting_weights, dtype=advantages.dtype)
+    temperature = projection_operator(jnp.asarray(temperature_constraint.alpha))
+    mask = _top_k_mask(top_k_fraction, restarting_weights, advantages, axis_name)
+    tempered = advantages / temperature
+    # Stabilised sum_i mask_i * iw_i * exp(tempered_i), aggregated across devices.
+    shift = jax.lax.stop_gradient(jnp.max(jnp.where(mask > 0, tempered, -jnp.inf)))
+    if axis_name is not None:
+        shift = jax.lax.pmax(shift, axis_name)
+    shift = jnp.where(jnp.isfinite(shift), shift, 0.0)
+    scaled = mask * importance_weights * jnp.exp(tempered - shift)
+    total = jnp.sum(scaled)
+    num_samples = jnp.sum(mask)
+    if axis_name is not None:
+        total = jax.lax.psum(total, axis_name)
+        num_samples = jax.lax.psum(num_samples, axis_name)
+    weights = _maybe_stop(scaled / total, use_stop_gradient)
+    log_mean = jnp.log(total) + shift - jnp.log(num_samples)
+    temperature_loss = temperature * (temperature_constraint.epsilon + log_mean)
+    return temperature_loss, weights, num_samples
+
+
+def vmpo_loss(
+    sample_log_probs: ArrayLike,
+    advantages: ArrayLike,
+    temperature_constraint: LagrangePenalty,
+    kl_constraints: Sequence[tuple[ArrayLike, LagrangePenalty]],
+    projection_operator: Callable[[jax.Array], jax.Array] = _DEFAULT_PROJECTION,
+    restarting_weights: ArrayLike | None = None,
+    importance_weights: ArrayLike | None = None,
+    top_k_fraction: float = 0.5,
+    policy_loss_weight: float = 1.0,
+    temperature_loss_weight: float = 1.0,
+    kl_loss_weight: float = 1.0,
+    alpha_loss_weight: float = 1.0,
+    axis_name: str | None = None,
+    use_stop_gradient: bool = True,
+) -> tuple[jax.Array, MpoOutputs]:
+    """V-MPO loss: top-k advantage-weighted likelihood with temperature and KL duals.
+
+    The policy term is ``-log pi(a) * weights * N`` element-wise, with ``N`` the number of
+    elements (times the number of devices with ``axis_name``), so that its *mean* is the
+    weighted negative log-likelihood.
+
+    Args:
+      sample_log_probs: [...] log-probabilities of the taken actions (e.g. [T, B]).
+      advantages: [...] advantages, same shape.
+      temperature_constraint: ``LagrangePenalty`` of the temperature.
+      kl_constraints: sequence of ``(kl, LagrangePenalty)``.
+      projection_operator: maps multipliers to positive values.
+      restarting_weights: [...] 0/1 validity mask; all ones if ``None``.
+      importance_weights: [...] importance weights; all ones if ``None``.
+      top_k_fraction: fraction of entries kept by the E-step.
+      policy_loss_weight: weight of the policy term.
+      temperature_loss_weight: weight of the temperature dual.
+      kl_loss_weight: weight of the KL penalty.
+      alpha_loss_weight: weight of the KL duals.
+      axis_name: optional mapped axis to aggregate over.
+      use_stop_gradient: stop gradients through importance weights, E-step weights and KL terms.
+
+    Returns:
+      ``(loss [...], MpoOutputs)`` with per-element terms (take their mean).
+
+    Raises:
+      ValueError: on shape mismatches.
+
+    References:
+      Song et al. (2019), V-MPO: On-Policy Maximum a Posteriori Policy Optimization for
+      Discrete and Continuous Control, https://arxiv.org/abs/1909.12238.
+    """
+    fn = "rlax_core.vmpo_loss"
+    checks.check_equal_shape(fn, sample_log_probs=sample_log_probs, advantages=advantages)
+    sample_log_probs = jnp.asarray(sample_log_probs)
+    advantages = jnp.asarray(advantages)
+    if restarting_weights is None:
+        restarting_weights = jnp.ones_like(advantages)
+    if importance_weights is None:
+        importance_weights = jnp.ones_like(advantages)
+    temperature_loss, weights, num_samples = vmpo_compute_weights_and_temperature_loss(
+        advantages,
+        restarting_weights,
+        importance_weights,
+        temperature_constraint,
+        projection_operator,
+        top_k_fraction,
+        axis_name,
+        use_stop_gradient,
+    )
+    size = float(advantages.size)
+    if axis_name is not None:
+        size = jax.lax.psum(size, axis_name)
+    policy_loss = -sample_log_probs * weights * size
+    kl_loss, alpha_loss = compute_parametric_kl_penalty_and_dual_loss(
+        kl_constraints, projection_operator, use_stop_gradient
+    )
+    loss = (
+        policy_loss_weight * policy_loss
+        + temperature_loss_weight * temperature_loss
+        + kl_loss_weight * kl_loss
+        + alpha_loss_weight * alpha_loss
+    )
+    return loss, MpoOutputs(
+        temperature_loss=temperature_loss,
+        policy_loss=policy_loss,
+        kl_loss=kl_loss,
+        alpha_loss=alpha_loss,
+        normalized_weights=weights,
+        num_samples=num_samples,
+    )

@@ -1,0 +1,79 @@
+"""Sampled policy targets and their distillation loss.
+
+``distribution`` arguments are duck-typed: any object with ``sample(seed=...,
+sample_shape=...)``, ``log_prob(x)`` and ``batch_shape`` works (distrax and TFP
+distributions qualify); rlax-core itself depends on neither.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from rlax_core._src.tree_util import MappingMixin, mappable_dataclass
+
+
+@mappable_dataclass(frozen=True)
+class PolicyTarget(MappingMixin):
+    """A sampled policy target.
+
+    Attributes:
+      actions: [S, ...] sampled actions.
+      weights: [S, *batch_shape] weight of each sample.
+    """
+
+    actions: jax.Array
+    weights: jax.Array
+
+
+def constant_policy_targets(
+    distribution: Any, rng_key: ArrayLike, num_samples: int, weights_scale: float = 1.0
+) -> PolicyTarget:
+    """Samples ``num_samples`` actions and gives every sample weight ``weights_scale``.
+
+    Args:
+      distribution: distribution object (``sample``/``log_prob``/``batch_shape``).
+      rng_key: PRNG key passed as ``seed``.
+      num_samples: S, number of samples.
+      weights_scale: the constant weight.
+
+    Returns:
+      ``PolicyTarget(actions [S, ...], weights [S, *batch_shape])``.
+    """
+    actions = distribution.sample(seed=rng_key, sample_shape=num_samples)
+    shape = (num_samples, *tuple(distribution.batch_shape))
+    weights = jnp.ones(shape, jnp.float32) * weights_scale
+    return PolicyTarget(actions=actions, weights=weights)
+
+
+zero_policy_targets = functools.partial(constant_policy_targets, weights_scale=0.0)
+
+
+def sampled_policy_distillation_loss(
+    distribution: Any, policy_targets: PolicyTarget, stop_target_gradients: bool = True
+) -> jax.Array:
+    """Weighted negative log-likelihood of target actions under a predicted distribution.
+
+    ``-mean(weights * distribution.log_prob(actions))``.
+
+    Args:
+      distribution: predicted distribution (``log_prob``).
+      policy_targets: ``PolicyTarget`` with actions [S, ...] and weights [S, ...].
+      stop_target_gradients: stop gradients through the target actions and weights.
+
+    Returns:
+      [] loss.
+
+    References:
+      Rusu et al. (2016), Policy Distillation, https://arxiv.org/abs/1511.06295.
+    """
+    actions, weights = policy_targets.actions, policy_targets.weights
+    if stop_target_gradients:
+        actions = jax.lax.stop_gradient(actions)
+        weights = jax.lax.stop_gradient(weights)
+    log_probs = distribution.log_prob(actions)
+    return -jnp.mean(weights * log_probs)
