@@ -105,7 +105,7 @@ from rlax_core._src.distributions import (
     categorical_cross_entropy,
     categorical_importance_sampling_ratios,
     categorical_kl_divergence,
-    categorical_sample,  # not in __all__ (as upstream)
+    categorical_sample as categorical_sample,  # not in __all__ (as upstream)
     clipped_entropy_softmax,
     epsilon_greedy,
     gaussian_diagonal,
@@ -114,7 +114,7 @@ from rlax_core._src.distributions import (
     softmax,
     squashed_gaussian,
 )
-from rlax_core._src.embedding import embed_oar  # not in __all__ (as upstream)
+from rlax_core._src.embedding import embed_oar as embed_oar  # not in __all__ (as upstream)
 from rlax_core._src.episodic_memory import knn_query
 from rlax_core._src.exploration import (
     add_dirichlet_noise,
