@@ -78,6 +78,9 @@ from haiku_core._src.stateful import (
     vmap,
     while_loop,
 )
+from haiku_core._src.summarise import to_dot
+from haiku_core._src.typing import MutableParams, MutableState, Params, State
+from haiku_core import config, experimental, testing
 
 # (end of core imports)
 
@@ -183,6 +186,13 @@ __all__ = [
     "value_and_grad",
     "vmap",
     "while_loop",
+    "config",
+    "testing",
+    "to_dot",
+    "MutableParams",
+    "MutableState",
+    "Params",
+    "State",
     # (end of core names)
     # independent pieces
     "data_structures",

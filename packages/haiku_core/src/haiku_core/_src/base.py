@@ -274,6 +274,8 @@ class SetterContext(NamedTuple):
 # ----------------------------------------------------------------------------- params
 
 _DTYPE_OK: dict = {}
+_JNP_F32 = jnp.float32
+_NP_F32 = np.dtype(np.float32)
 
 
 def _dtype_compatible(got: Any, expected: Any) -> bool:
@@ -368,8 +370,11 @@ def get_parameter(
         if vshape != shape and vshape != tuple(shape):
             raise _shape_mismatch(bundle, name, vshape, shape, dtype)
         vdtype = value.dtype
-        if vdtype != dtype and not _dtype_compatible(vdtype, dtype):
-            raise _dtype_mismatch(bundle, name, vdtype, dtype)
+        if vdtype is not dtype:
+            if dtype is _JNP_F32:
+                dtype = _NP_F32
+            if vdtype != dtype and not _dtype_compatible(vdtype, dtype):
+                raise _dtype_mismatch(bundle, name, vdtype, dtype)
         return value
     return _get_parameter_slow(frame, bundle, name, shape, dtype, init)
 
@@ -682,6 +687,7 @@ class PRNGSequence(Iterator[jax.Array]):
         else:
             self._key = to_prng_key(key_or_seed, _SEQ_MSG)
             self._subkeys = collections.deque()
+        self._draws = 0
 
     def reserve(self, num: int) -> None:
         """Splits ``num`` keys now so the next ``num`` draws need no further split.
@@ -716,6 +722,7 @@ class PRNGSequence(Iterator[jax.Array]):
     def __next__(self) -> jax.Array:
         if not self._subkeys:
             self.reserve(_config._CONFIG.rng_reserve_size)
+        self._draws += 1
         return self._subkeys.popleft()
 
     next = __next__
@@ -756,6 +763,7 @@ def _draw(frame: Frame, what: str, num: int | None) -> jax.Array:
         else:
             seq.reserve(max(num - len(seq._subkeys), 0))
             keys = [seq._subkeys.popleft() for _ in range(num)]
+            seq._draws += num
             key = jnp.stack(keys) if keys else jnp.zeros((0, *seq._key.shape), seq._key.dtype)
     except jax.errors.UnexpectedTracerError as e:
         raise JaxUsageError(

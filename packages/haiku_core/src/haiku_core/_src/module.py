@@ -83,6 +83,7 @@ def _split_numbered(name: str) -> tuple[str, int | None]:
 
 
 _CLASS_NAMES: dict[type, tuple[str, int | None]] = {}
+_NAME_CACHE: dict[str, tuple[str, int | None]] = {}
 
 
 def _child_prefix(entry: list) -> str:
@@ -310,6 +311,10 @@ class ModuleMetaclass(abc.ABCMeta):
 
     def __new__(mcs, name, bases, clsdict, **kwargs):
         owner: list = [None]
+        if clsdict.get("__module__") == __name__ and name == "Module":
+            # The base class's own helpers (params_dict, ...) are not scoped methods.
+            cls = super().__new__(mcs, name, bases, clsdict, **kwargs)
+            return cls
         for key, value in list(clsdict.items()):
             if key in _SKIP or (key.startswith("__") and key != "__call__"):
                 continue
@@ -382,30 +387,36 @@ class Module(metaclass=ModuleMetaclass):
                 f"All `hk.Module`s must be created inside a function transformed with "
                 f"`hk.transform`: {type(self).__name__} was created outside any transform."
             )
-        frame = frames[-1]
-        stack = frame.stack
-        if isinstance(name, _ForcedName):
+        stack = frames[-1].stack
+        top = stack[-1]
+        if type(name) is _ForcedName:
             full = str(name)
         else:
-            parent = _parent_of_init(frame, self)
-            if name is None:
-                cls = type(self)
-                cached = _CLASS_NAMES.get(cls)
-                if cached is None:
-                    cached = _CLASS_NAMES[cls] = _split_numbered(camel_to_snake(cls.__name__))
-                base_name, n = cached
+            if top[MODULE] is self:
+                parent = stack[-2]
+                if parent[SCOPE] is None:
+                    _parent_of_init(frames[-1], self)  # raises a helpful error
             else:
-                if not isinstance(name, str) or not _VALID.match(name):
-                    raise ValueError(
-                        f"{type(self).__name__}: invalid module name {name!r}; a name must be a "
-                        "valid Python identifier (letters, digits, underscores), without '/' "
-                        "or '~'."
-                    )
-                base_name, n = _split_numbered(name)
-            full = _unique_name(parent, base_name, n)
+                parent = top
+            if name is None:
+                cached = _CLASS_NAMES.get(type(self))
+                if cached is None:
+                    cached = _split_numbered(camel_to_snake(type(self).__name__))
+                    _CLASS_NAMES[type(self)] = cached
+            else:
+                cached = _NAME_CACHE.get(name) if type(name) is str else None
+                if cached is None:
+                    if not isinstance(name, str) or not _VALID.match(name):
+                        raise ValueError(
+                            f"{type(self).__name__}: invalid module name {name!r}; a name must "
+                            "be a valid Python identifier (letters, digits, underscores), "
+                            "without '/' or '~'."
+                        )
+                    cached = _NAME_CACHE[name] = _split_numbered(name)
+            full = _unique_name(parent, cached[0], cached[1])
         self._hk_name = full
-        if stack and stack[-1][MODULE] is self:
-            stack[-1][SCOPE] = full
+        if top[MODULE] is self:
+            top[SCOPE] = full
 
     @property
     def module_name(self) -> str:
