@@ -407,7 +407,7 @@ def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
             value = init(shape, dtype)
         if value is not DO_NOT_STORE:
             if isinstance(value, Tracer):
-                _init_store_check(frame, f"parameter '{full_name}'")
+                _init_store_check(frame, f"parameter '{full_name}' was created")
             params.setdefault(bundle, {})[name] = value
     else:
         raise _missing_param(frame, bundle, name)
@@ -421,8 +421,8 @@ def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
 def _init_store_check(frame: Frame, what: str) -> None:
     if frame.eager is True:
         raise JaxUsageError(
-            f"haiku_core: {what} was created inside a raw JAX transform, so its value is a "
-            f"tracer that cannot leave that transform. " + _RAW_TRANSFORM_HINT
+            f"haiku_core: {what} inside a raw JAX transform, so its value is a tracer that "
+            "cannot leave that transform. " + _RAW_TRANSFORM_HINT
         )
     if frame.eager is None and frame.inputs_concrete():
         frame.suspicious.append(what)
@@ -529,9 +529,10 @@ def get_state(
             value = init(shape_t, dtype)
         if value is not DO_NOT_STORE:
             if isinstance(value, Tracer):
-                _init_store_check(frame, f"state '{bundle}/{name}'") if frame.is_init else (
-                    frame.note_tracer(f"state '{bundle}/{name}'", value)
-                )
+                if frame.is_init:
+                    _init_store_check(frame, f"state '{bundle}/{name}' was set")
+                else:
+                    frame.note_tracer(f"state '{bundle}/{name}' (set)", value)
             _store_state(frame, state, bundle, name, value, initial=True)
     if frame.state_getters:
         ctx = _make_getter_ctx(frame, f"{bundle}/{name}", dtype, value.shape, init)
@@ -582,9 +583,9 @@ def set_state(name: str, value: Any) -> None:
             return
     if isinstance(value, Tracer):
         if frame.is_init:
-            _init_store_check(frame, f"state '{bundle}/{name}'")
+            _init_store_check(frame, f"state '{bundle}/{name}' was set")
         else:
-            frame.note_tracer(f"state '{bundle}/{name}'", value)
+            frame.note_tracer(f"state '{bundle}/{name}' (set)", value)
     _store_state(frame, state, bundle, name, value)
 
 
@@ -772,9 +773,9 @@ def _draw(frame: Frame, what: str, num: int | None) -> jax.Array:
         ) from e
     if isinstance(seq._key, Tracer):
         if frame.is_init:
-            _init_store_check(frame, "the rng sequence")
+            _init_store_check(frame, "the rng sequence was advanced")
         else:
-            frame.note_tracer("the rng sequence", seq._key)
+            frame.note_tracer("the rng sequence (a key was drawn)", seq._key)
     return key
 
 
