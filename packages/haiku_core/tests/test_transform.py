@@ -199,7 +199,7 @@ def test_running_init():
     t = hk.transform(f)
     t.apply(t.init(None), None)
     assert seen == [True, False]
-    with pytest.raises(ValueError, match="hk.running_init"):
+    with pytest.raises(ValueError, match=r"hk\.running_init"):
         hk.running_init()
 
 
