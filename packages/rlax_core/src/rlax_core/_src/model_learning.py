@@ -56,31 +56,31 @@ def extract_subsequences(
 def sample_start_indices(
     rng_key: ArrayLike, batch_size: int, num_start_indices: int, max_valid_start_idx: int
 ) -> jax.Array:
-    """Samples distinct start indices in ``[0, max_valid_start_idx)`` per batch element.
+    """Samples distinct start indices in ``[0, max_valid_start_idx]`` per batch element.
 
     Args:
       rng_key: PRNG key (split into one key per batch element).
       batch_size: B.
-      num_start_indices: K <= ``max_valid_start_idx``.
-      max_valid_start_idx: exclusive upper bound of the indices.
+      num_start_indices: K <= ``max_valid_start_idx + 1``.
+      max_valid_start_idx: largest index that may be drawn (inclusive).
 
     Returns:
       [B, K] int32 indices, without replacement within each row.
 
     Raises:
-      ValueError: if ``num_start_indices > max_valid_start_idx``.
+      ValueError: if ``num_start_indices > max_valid_start_idx + 1``.
     """
-    if num_start_indices > max_valid_start_idx:
+    if num_start_indices > max_valid_start_idx + 1:
         raise ValueError(
             "rlax_core.sample_start_indices: `num_start_indices` "
-            f"({num_start_indices}) must be <= `max_valid_start_idx` ({max_valid_start_idx}) "
-            "to sample without replacement."
+            f"({num_start_indices}) must be <= `max_valid_start_idx` + 1 "
+            f"({max_valid_start_idx + 1}) to sample without replacement."
         )
     keys = jax.random.split(rng_key, batch_size)
 
     def one(key: jax.Array) -> jax.Array:
         return jax.random.choice(
-            key, max_valid_start_idx, shape=(num_start_indices,), replace=False
+            key, max_valid_start_idx + 1, shape=(num_start_indices,), replace=False
         )
 
     return jax.vmap(one)(keys)
