@@ -157,9 +157,6 @@ class Frame:
         if self.eager is not None:
             return self.eager
         leaves = jax.tree.leaves(self.inputs)
-        rng = self.rng
-        if rng is not None:
-            leaves.append(rng._key)
         concrete = not any(isinstance(x, Tracer) for x in leaves)
         self.inputs = None
         self.eager = concrete

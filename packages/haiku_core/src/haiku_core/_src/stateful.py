@@ -219,10 +219,19 @@ def _slice0(xs: Any, reverse: bool) -> Any:
 
 
 def _run_for_params(frame: Frame, fn: Callable, *args) -> None:
-    """Runs ``fn`` directly (under init) to create params, then restores state."""
+    """Runs ``fn`` directly (under init) to create params, then restores state.
+
+    State entries that ``fn`` created keep their initial values, so loop carries and
+    branch outputs have the same structure on every step.
+    """
     state = _copy2(frame.state)
     fn(*args)
     if frame.state is not None:
+        initial = frame.initial_state or {}
+        for m, bundle in frame.state.items():
+            for n, v in bundle.items():
+                if n not in state.get(m, {}):
+                    state.setdefault(m, {})[n] = initial.get(m, {}).get(n, v)
         frame.state.clear()
         frame.state.update(state)
 

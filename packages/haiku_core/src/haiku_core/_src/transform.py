@@ -188,7 +188,7 @@ def transform_with_state(f: Callable[..., Any]) -> TransformedWithState:
             state = {}
         current = {k: dict(v) for k, v in state.items()}
         frame = Frame(params, current, state, rng, False)
-        frame.inputs = (params, state, args, kwargs)
+        frame.inputs = (params, state, args, kwargs, rng and rng._key)
         frames = _local.frames
         frames.append(frame)
         try:
@@ -245,7 +245,7 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
         if params is None:
             params = {}
         frame = Frame(params, None, None, rng, False)
-        frame.inputs = (params, args, kwargs)
+        frame.inputs = (params, args, kwargs, rng and rng._key)
         frames = _local.frames
         frames.append(frame)
         try:

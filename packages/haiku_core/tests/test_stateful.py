@@ -1,0 +1,269 @@
+"""State-threading JAX wrappers (hk.vmap, hk.scan, ...) and raw-transform misuse detection."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import haiku_core as hk
+from haiku_core._src.errors import JaxUsageError
+
+
+class Dense(hk.Module):
+    def __init__(self, out, name=None):
+        super().__init__(name=name)
+        self.out = out
+
+    def __call__(self, x):
+        w = hk.get_parameter(
+            "w",
+            [x.shape[-1], self.out],
+            x.dtype,
+            init=lambda s, d: jax.random.normal(hk.next_rng_key(), s, d),
+        )
+        return x @ w
+
+
+class Counter(hk.Module):
+    def __call__(self, x):
+        c = hk.get_state("count", [], jnp.int32, init=jnp.zeros)
+        hk.set_state("count", c + 1)
+        return x
+
+
+XS = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
+
+
+def _w(params, name="dense"):
+    return np.asarray(params[name]["w"])
+
+
+def test_vmap_maps_inputs_not_params():
+    t = hk.transform(lambda x: hk.vmap(lambda y: Dense(2)(y), split_rng=False)(x))
+    params = t.init(jax.random.PRNGKey(0), XS)
+    assert params["dense"]["w"].shape == (3, 2)
+    out = t.apply(params, None, XS)
+    np.testing.assert_allclose(out, np.stack([row @ _w(params) for row in XS]), rtol=1e-5)
+
+
+def test_vmap_split_rng_false_shares_keys_true_gives_distinct_keys():
+    def f(x, split):
+        return hk.vmap(lambda y: y + jax.random.normal(hk.next_rng_key(), ()), split_rng=split)(x)
+
+    key = jax.random.PRNGKey(1)
+    x = jnp.zeros([3])
+    same = hk.transform(lambda x: f(x, False)).apply({}, key, x)
+    diff = hk.transform(lambda x: f(x, True)).apply({}, key, x)
+    nk = jax.random.split(key)[1]
+    np.testing.assert_allclose(same, np.full([3], float(jax.random.normal(nk, ()))), rtol=1e-6)
+    keys = jax.random.split(key, 4)[1:]
+    expected = [float(jax.random.normal(jax.random.split(k)[1], ())) for k in keys]
+    np.testing.assert_allclose(diff, expected, rtol=1e-6)
+
+
+def test_vmap_split_rng_true_in_init_raises():
+    t = hk.transform(lambda x: hk.vmap(lambda y: Dense(2)(y), split_rng=True)(x))
+    with pytest.raises(ValueError, match=r"split_rng=True.*not hk.running_init"):
+        t.init(jax.random.PRNGKey(0), XS)
+
+
+def test_vmap_requires_split_rng_keyword():
+    with pytest.raises(TypeError):
+        hk.vmap(lambda x: x)  # type: ignore[call-arg]
+
+
+def test_scan_matches_python_loop_and_threads_state():
+    def f(xs):
+        cell = Dense(3, name="cell")
+        counter = Counter()
+
+        def step(c, x):
+            counter(x)
+            c = jnp.tanh(cell(c + x))
+            return c, c
+
+        return hk.scan(step, jnp.zeros([3]), xs)
+
+    t = hk.transform_with_state(f)
+    params, state = t.init(jax.random.PRNGKey(0), XS)
+    (final, ys), new_state = t.apply(params, state, None, XS)
+    w = _w(params, "cell")
+    c = np.zeros(3, np.float32)
+    outs = []
+    for x in XS:
+        c = np.tanh((c + x) @ w)
+        outs.append(c)
+    np.testing.assert_allclose(ys, np.stack(outs), rtol=1e-5)
+    np.testing.assert_allclose(final, outs[-1], rtol=1e-5)
+    assert int(new_state["counter"]["count"]) == int(state["counter"]["count"]) + 4
+
+
+def test_scan_draws_fresh_key_each_step():
+    def f(xs):
+        return hk.scan(lambda c, x: (c, jax.random.normal(hk.next_rng_key(), ())), 0, xs)[1]
+
+    out = hk.transform(f).apply({}, jax.random.PRNGKey(0), XS)
+    assert len(set(np.asarray(out).tolist())) == 4
+
+
+def test_map_fori_loop_while_loop():
+    def f(xs):
+        d = Dense(3)
+        ys = hk.map(d, xs)
+        v = hk.fori_loop(0, 3, lambda i, v: d(v), xs[0])
+        if not hk.running_init():
+            w = hk.while_loop(lambda v: v.sum() < 100.0, lambda v: v * 2.0, jnp.ones([3]))
+        else:
+            w = jnp.ones([3])
+        return ys, v, w
+
+    t = hk.transform(f)
+    params = t.init(jax.random.PRNGKey(0), XS)
+    ys, v, w = t.apply(params, None, XS)
+    wm = _w(params)
+    np.testing.assert_allclose(ys, XS @ wm, rtol=1e-5)
+    np.testing.assert_allclose(v, XS[0] @ wm @ wm @ wm, rtol=1e-4)
+    np.testing.assert_allclose(w, np.full([3], 64.0))
+
+
+def test_while_loop_refuses_init():
+    t = hk.transform(lambda: hk.while_loop(lambda v: v < 3, lambda v: v + 1, 0))
+    with pytest.raises(ValueError, match=r"hk.while_loop cannot be used during init"):
+        t.init(None)
+
+
+def test_cond_and_switch_pick_branch_and_thread_state():
+    def f(x, i):
+        a, b = Dense(2, name="a"), Dense(2, name="b")
+        counter = Counter()
+        if hk.running_init():
+            a(x), b(x)
+
+        def branch_a(y):
+            counter(y)
+            return a(y)
+
+        y = hk.cond(i > 0, branch_a, b, x)
+        z = hk.switch(i, [b, a], x)
+        return y, z
+
+    t = hk.transform_with_state(f)
+    params, state = t.init(jax.random.PRNGKey(0), XS, 1)
+    (y1, z1), s1 = t.apply(params, state, None, XS, 1)
+    (y0, z0), s0 = t.apply(params, state, None, XS, 0)
+    wa, wb = _w(params, "a"), _w(params, "b")
+    np.testing.assert_allclose(y1, XS @ wa, rtol=1e-5)
+    np.testing.assert_allclose(y0, XS @ wb, rtol=1e-5)
+    np.testing.assert_allclose(z1, XS @ wa, rtol=1e-5)
+    np.testing.assert_allclose(z0, XS @ wb, rtol=1e-5)
+    assert int(s1["counter"]["count"]) == int(state["counter"]["count"]) + 1
+    assert int(s0["counter"]["count"]) == int(state["counter"]["count"])
+
+
+def test_remat_same_values_and_grads():
+    def f(x, use_remat):
+        g = lambda y: jnp.tanh(Dense(3)(y))
+        return (hk.remat(g) if use_remat else g)(x).sum()
+
+    plain, rem = hk.transform(lambda x: f(x, False)), hk.transform(lambda x: f(x, True))
+    params = rem.init(jax.random.PRNGKey(0), XS)
+    assert list(params) == list(plain.init(jax.random.PRNGKey(0), XS)) == ["dense"]
+    g1 = jax.grad(lambda p: plain.apply(p, None, XS))(params)
+    g2 = jax.grad(lambda p: rem.apply(p, None, XS))(params)
+    np.testing.assert_allclose(g1["dense"]["w"], g2["dense"]["w"], rtol=1e-5)
+
+
+def test_grad_and_value_and_grad_wrt_inputs():
+    def f(x):
+        d = Dense(1)
+
+        def loss(y):
+            return d(y).sum()
+
+        v, g = hk.value_and_grad(loss)(x)
+        g2 = hk.grad(loss)(x)
+        return v, g, g2
+
+    t = hk.transform(f)
+    params = t.init(jax.random.PRNGKey(0), XS)
+    v, g, g2 = t.apply(params, None, XS)
+    w = _w(params)
+    np.testing.assert_allclose(v, (XS @ w).sum(), rtol=1e-5)
+    np.testing.assert_allclose(g, np.broadcast_to(w[:, 0], XS.shape), rtol=1e-5)
+    np.testing.assert_allclose(g2, g)
+
+
+def test_eval_shape_drops_state_changes():
+    def f(x):
+        counter = Counter()
+        counter(x)
+        shape = hk.eval_shape(lambda y: counter(y) * 2, x)
+        return shape
+
+    t = hk.transform_with_state(f)
+    params, state = t.init(None, XS)
+    shape, new_state = t.apply(params, state, None, XS)
+    assert shape.shape == XS.shape
+    assert int(new_state["counter"]["count"]) == int(state["counter"]["count"]) + 1
+
+
+# --------------------------------------------------------------------------- misuse
+
+
+@pytest.mark.parametrize(
+    "raw,hint",
+    [
+        (lambda g: lambda x: jax.jit(g)(x), "hk.vmap"),
+        (lambda g: lambda x: jax.lax.scan(lambda c, y: (c, g(y)), 0, x)[1], "hk.scan"),
+        (lambda g: lambda x: jax.checkpoint(g)(x), "hk.remat"),
+        (lambda g: lambda x: jax.lax.map(g, x), "hk.map"),
+        (
+            lambda g: lambda x: jax.lax.cond(True, g, lambda y: jnp.zeros([4, 2]), x),
+            "hk.cond",
+        ),
+    ],
+)
+def test_raw_jax_transform_creating_params_in_init_raises(raw, hint):
+    t = hk.transform(lambda x: raw(lambda y: Dense(2)(y))(x))
+    with pytest.raises(JaxUsageError, match=rf"raw JAX transform.*{hint}"):
+        t.init(jax.random.PRNGKey(0), XS)
+
+
+def test_raw_vmap_setting_state_raises():
+    def f(x):
+        return jax.vmap(lambda y: hk.set_state("s", y))(x)
+
+    with pytest.raises(JaxUsageError, match=r"state '~/s' was set inside a raw JAX transform"):
+        hk.transform_with_state(f).init(None, XS)
+
+
+def test_raw_jit_drawing_rng_in_apply_raises():
+    def f(x):
+        return jax.jit(lambda y: y + jax.random.normal(hk.next_rng_key(), y.shape))(x)
+
+    t = hk.transform(f)
+    with pytest.raises(JaxUsageError, match=r"rng sequence.*hk\.vmap"):
+        t.apply({}, jax.random.PRNGKey(0), XS)
+
+
+def test_raw_jit_setting_state_in_apply_raises():
+    def f(x):
+        jax.jit(lambda y: hk.set_state("s", y))(x)
+        return x
+
+    t = hk.transform_with_state(f)
+    with pytest.raises(JaxUsageError, match=r"state '~/s'"):
+        t.apply({}, {}, None, XS)
+
+
+def test_legitimate_outer_transforms_do_not_trigger_misuse_checks():
+    t = hk.transform(lambda x: Dense(2)(x) + jax.random.normal(hk.next_rng_key(), ()))
+    params = jax.jit(t.init)(jax.random.PRNGKey(0), XS)
+    jax.jit(t.apply)(params, jax.random.PRNGKey(1), XS)
+    jax.vmap(t.apply, in_axes=(None, None, 0))(params, jax.random.PRNGKey(1), XS)
+    jax.grad(lambda p: t.apply(p, jax.random.PRNGKey(1), XS).sum())(params)
+    jax.jit(lambda: t.init(42, XS))()
+    ts = hk.transform_with_state(lambda: hk.set_state("s", jnp.ones([2]) * 2))
+    jax.jit(lambda: ts.apply({}, {}, None))()
