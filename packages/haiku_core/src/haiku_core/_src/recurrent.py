@@ -98,7 +98,11 @@ def _check_rank(where: str, arg: str, x: Any, ranks: tuple[int, ...], meaning: s
 
 
 def _inside_transform() -> bool:
-    return base.inside_transform()
+    try:
+        base.current_frame()
+    except ValueError:
+        return False
+    return True
 
 
 # ----------------------------------------------------------------------------------------------
