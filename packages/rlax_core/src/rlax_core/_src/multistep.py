@@ -212,7 +212,13 @@ def n_step_bootstrapped_returns(
     """
     fn = "rlax_core.n_step_bootstrapped_returns"
     checks.check_rank(fn, r_t=(r_t, 1), discount_t=(discount_t, 1), v_t=(v_t, 1))
-    checks.check_type(fn, r_t=(r_t, "float"), discount_t=(discount_t, "float"), v_t=(v_t, "float"))
+    checks.check_type(
+        fn,
+        r_t=(r_t, "float"),
+        discount_t=(discount_t, "float"),
+        v_t=(v_t, "float"),
+        lambda_t=(lambda_t, "float"),
+    )
     checks.check_equal_shape(fn, r_t=r_t, discount_t=discount_t, v_t=v_t)
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"{fn}: `n` must be a static int >= 1, got {n!r}.")

@@ -65,6 +65,7 @@ def _check(fn, v_tm1, v_t, r_t, discount_t, rho_tm1, lambda_, sample_mask):
         r_t=(r_t, "float"),
         discount_t=(discount_t, "float"),
         rho_tm1=(rho_tm1, "float"),
+        lambda_=(lambda_, "float"),
     )
     checks.check_equal_shape(
         fn, v_tm1=v_tm1, v_t=v_t, r_t=r_t, discount_t=discount_t, rho_tm1=rho_tm1
@@ -225,15 +226,15 @@ def leaky_vtrace(
     )
 
 
-def _with_advantage(errors, v_tm1, v_t, r_t, discount_t, lambda_, clipped_pg_rho_tm1, stop):
+def _with_advantage(errors, v_tm1, v_t, r_t, discount_t, lambda_, clipped_pg_rho_tm1):
     targets_tm1 = errors + v_tm1
     # q_s = r_t + discount_t * v_{s+1}, with v_{s+1} mixed by lambda as in the V-trace targets.
     q_bootstrap = jnp.concatenate(
         [lambda_[:-1] * targets_tm1[1:] + (1.0 - lambda_[:-1]) * v_tm1[1:], v_t[-1:]]
     )
     q_estimate = r_t + discount_t * q_bootstrap
+    # As in rlax, no stop-gradient here: gradients reach `v_tm1` through `- v_tm1`.
     pg_advantages = clipped_pg_rho_tm1 * (q_estimate - v_tm1)
-    pg_advantages = multistep.maybe_stop_gradient(pg_advantages, stop)
     return VTraceOutput(errors=errors, pg_advantage=pg_advantages, q_estimate=q_estimate)
 
 
@@ -263,8 +264,9 @@ def vtrace_td_error_and_advantage(
       lambda_: ``[]`` or ``[T]`` trace mixing.
       clip_rho_threshold: truncation of the TD-error weights.
       clip_pg_rho_threshold: truncation of the policy-gradient weights.
-      stop_target_gradients: whether to stop gradients through targets and advantages
-        (default True).
+      stop_target_gradients: whether to stop gradients through the value targets (default
+        True). As in rlax, ``pg_advantage`` is not gradient-stopped (gradients reach
+        ``v_tm1`` through it); stop it yourself when using it as a fixed advantage.
       sample_mask: optional ``[T]`` bool mask; False steps are skipped.
       method: recurrence solver, keyword-only.
       unroll: ``jax.lax.scan`` unroll for the sequential solver, keyword-only.
@@ -298,9 +300,7 @@ def vtrace_td_error_and_advantage(
     )
     lambda_ = multistep.per_step(lambda_, discount_t)
     clipped_pg_rho_tm1 = jnp.minimum(clip_pg_rho_threshold, rho_tm1)
-    return _with_advantage(
-        errors, v_tm1, v_t, r_t, discount_t, lambda_, clipped_pg_rho_tm1, stop_target_gradients
-    )
+    return _with_advantage(errors, v_tm1, v_t, r_t, discount_t, lambda_, clipped_pg_rho_tm1)
 
 
 def leaky_vtrace_td_error_and_advantage(
@@ -335,8 +335,9 @@ def leaky_vtrace_td_error_and_advantage(
       lambda_: ``[]`` or ``[T]`` trace mixing.
       clip_rho_threshold: truncation of the TD-error weights.
       clip_pg_rho_threshold: truncation of the policy-gradient weights.
-      stop_target_gradients: whether to stop gradients through targets and advantages
-        (default True).
+      stop_target_gradients: whether to stop gradients through the value targets (default
+        True). As in rlax, ``pg_advantage`` is not gradient-stopped (gradients reach
+        ``v_tm1`` through it); stop it yourself when using it as a fixed advantage.
       sample_mask: optional ``[T]`` bool mask; False steps are skipped.
       method: recurrence solver, keyword-only.
       unroll: ``jax.lax.scan`` unroll for the sequential solver, keyword-only.
@@ -374,6 +375,4 @@ def leaky_vtrace_td_error_and_advantage(
     clipped_pg_rho_tm1 = (
         alpha * jnp.minimum(clip_pg_rho_threshold, rho_tm1) + (1.0 - alpha) * rho_tm1
     )
-    return _with_advantage(
-        errors, v_tm1, v_t, r_t, discount_t, lambda_, clipped_pg_rho_tm1, stop_target_gradients
-    )
+    return _with_advantage(errors, v_tm1, v_t, r_t, discount_t, lambda_, clipped_pg_rho_tm1)
