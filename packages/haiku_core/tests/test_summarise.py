@@ -1,0 +1,132 @@
+"""tabulate / eval_summary / params_summary / to_dot / jaxpr_info / hk.testing."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import haiku_core as hk
+from haiku_core.experimental import jaxpr_info
+
+
+class Dense(hk.Module):
+    def __init__(self, out, name=None):
+        super().__init__(name=name)
+        self.out = out
+
+    def __call__(self, x):
+        w = hk.get_parameter("w", [x.shape[-1], self.out], x.dtype, init=jnp.ones)
+        b = hk.get_parameter("b", [self.out], x.dtype, init=jnp.zeros)
+        y = x @ w
+        return y + jnp.broadcast_to(b, y.shape)
+
+
+class Net(hk.Module):
+    def __call__(self, x):
+        h = Dense(4)(x)
+        return Dense(2)(jax.nn.relu(h))
+
+
+def f(x):
+    return Net()(x)
+
+
+X = jnp.ones([2, 3])
+
+
+def test_eval_summary_records_calls_in_order_with_specs():
+    calls = hk.experimental.eval_summary(f)(X)
+    names = [c.module_details.module.module_name for c in calls]
+    assert names == ["net", "net/dense", "net/dense_1"]
+    first = calls[1]
+    assert str(first.args_spec[0]) == "f32[2,3]"
+    assert str(first.output_spec) == "f32[2,4]"
+    assert {k: str(v) for k, v in first.module_details.params.items()} == {
+        "net/dense/w": "f32[3,4]",
+        "net/dense/b": "f32[4]",
+    }
+    assert [d.module.module_name for d in calls[2].call_stack] == ["net", "net/dense_1"]
+
+
+def test_eval_summary_accepts_transformed():
+    calls = hk.experimental.eval_summary(hk.transform(f))(X)
+    assert len(calls) == 3
+
+
+def test_tabulate_lists_paths_shapes_sizes_and_bytes():
+    table = hk.experimental.tabulate(f)(X)
+    assert "net/dense (Dense)" in table and "net/dense_1 (Dense)" in table
+    assert "w: f32[3,4]" in table and "b: f32[2]" in table
+    # net owns 3*4+4 + 4*2+2 = 26 params (104 bytes).
+    assert "| 26 " in table and "104 B" in table
+    narrow = hk.experimental.tabulate(f, columns=("module", "params_size"))(X)
+    assert "Input" not in narrow and "Params Size" in narrow
+    with pytest.raises(ValueError, match="unknown column"):
+        hk.experimental.tabulate(f, columns=("nope",))
+
+
+def test_params_summary_plain_rows():
+    params = hk.transform(f).init(None, X)
+    rows = hk.experimental.params_summary(params)
+    assert [(r.module, r.name, r.shape, r.size, r.bytes) for r in rows] == [
+        ("net/dense", "w", (3, 4), 12, 48),
+        ("net/dense", "b", (4,), 4, 16),
+        ("net/dense_1", "w", (4, 2), 8, 32),
+        ("net/dense_1", "b", (2,), 2, 8),
+    ]
+
+
+def test_to_dot_mentions_modules_and_ops():
+    dot = hk.to_dot(f)(X)
+    assert dot.startswith("digraph") and dot.rstrip().endswith("}")
+    assert "net/dense_1" in dot and "dot_general" in dot
+    assert hk.experimental.abstract_to_dot(f)(jax.ShapeDtypeStruct((2, 3), jnp.float32))
+
+
+def test_jaxpr_info_flops_and_params_per_module():
+    t = hk.transform(f)
+    params = t.init(None, X)
+    info = jaxpr_info.make_model_info(t.apply)(params, None, X)
+    (net_expr,) = [e for e in info.expressions if e.submodule is not None]
+    net = net_expr.submodule
+    assert net.name == "net" and net.total_param_size == 26
+    subs = {e.submodule.name: e.submodule for e in net.expressions if e.submodule is not None}
+    # dense: dot 2*2*4*3 = 48 flops + add 8; dense_1: dot 2*2*2*4 = 32 + add 4.
+    assert subs["net/dense"].flops == 48 + 8
+    assert subs["net/dense_1"].flops == 32 + 4
+    text = jaxpr_info.format_module(info)
+    assert "net/dense_1" in text and "dot_general" in text
+    page = jaxpr_info.as_html_page(info, min_flop=0)
+    assert page.startswith("<!DOCTYPE html>") and jaxpr_info.css() in page
+    assert jaxpr_info.js() in page and "net/dense" in jaxpr_info.as_html(info)
+
+
+def test_testing_transform_and_run():
+    @hk.testing.transform_and_run
+    def run():
+        return Dense(2)(jnp.ones([1, 3]))
+
+    np.testing.assert_allclose(run(), [[3.0, 3.0]])
+
+    @hk.testing.transform_and_run(seed=None, run_apply=False, jax_transform=jax.jit)
+    def init_only():
+        return hk.running_init()
+
+    assert bool(init_only()) is True
+
+
+def test_optimize_rng_use_and_fast_eval_shape():
+    def g(x):
+        keys = hk.experimental.optimize_rng_use(
+            lambda: (hk.next_rng_key(), hk.next_rng_key(), hk.next_rng_key())
+        )()
+        shape = hk.experimental.fast_eval_shape(lambda y: y * 2, x)
+        return keys, shape
+
+    (k1, k2, k3), shape = hk.transform(g).apply({}, jax.random.PRNGKey(0), X)
+    ks = jax.random.split(jax.random.PRNGKey(0), 4)
+    for a, b in zip((k1, k2, k3), ks[1:], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert shape.shape == (2, 3)
