@@ -220,11 +220,11 @@ def test_instance_norm(data_format):
     "kwargs",
     [
         dict(groups=2),
-        dict(groups=4, data_format="channels_first"),
+        dict(groups=3, data_format="channels_first"),
         dict(groups=2, axis=-1),
         dict(groups=2, axis=(1, 2)),
         dict(groups=1, create_scale=False),
-        dict(groups=2, data_format="NCHW", axis=(2, 3)),
+        dict(groups=3, data_format="NCHW", axis=(2, 3)),
     ],
 )
 def test_group_norm(kwargs):
@@ -326,7 +326,7 @@ def test_multi_head_attention(q_shape, kv_shape, kwargs, mask_shape):
     if mask_shape is not None:
         mask = (np.random.RandomState(5).rand(*mask_shape) > 0.3).astype(np.float32)
         mask[..., 0, :] = 0.0  # one fully masked query row
-    value_shape = kv_shape[:-1] + (kv_shape[-1] + 1,)
+    value_shape = (*kv_shape[:-1], kv_shape[-1] + 1)
 
     def make(hk):
         def f(q, k, v, m):
@@ -421,7 +421,7 @@ def test_resnet_custom_config():
             bottleneck=True,
             channels_per_group=(8, 8, 16, 16),
             use_projection=(True, False, True, True),
-            strides=(1, 2, 1, 2),
+            strides=(1, 1, 2, 2),
             bn_config=dict(decay_rate=0.5),
             resnet_v2=True,
             logits_config=dict(name="head"),

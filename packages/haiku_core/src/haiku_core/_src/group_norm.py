@@ -134,7 +134,10 @@ class GroupNorm(hk_module.Module):
 
         # Insert the group axis just before the (within-group) channel axis.
         grouped_shape = (
-            x.shape[:cidx] + (self.groups, channels // self.groups) + x.shape[cidx + 1 :]
+            *x.shape[:cidx],
+            self.groups,
+            channels // self.groups,
+            *x.shape[cidx + 1 :],
         )
         # Original axis a -> new axis: a (< cidx), a + 1 (>= cidx, i.e. the within-group
         # channel axis for a == cidx and everything after it).

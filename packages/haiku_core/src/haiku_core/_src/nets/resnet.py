@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -232,7 +232,7 @@ class ResNet(hk_module.Module):
     (512, 10)
     """
 
-    CONFIGS = {
+    CONFIGS: ClassVar[dict[int, dict[str, Any]]] = {
         18: {
             "blocks_per_group": (2, 2, 2, 2),
             "bottleneck": False,
