@@ -257,7 +257,9 @@ def _policy_getter(policy):
 def _scoped_call(module, scoped_name, method, args, kwargs):
     frames = _local.frames
     if not frames:
-        raise base._outside(f"{type(module).__name__}.{method.__name__}")
+        # Outside a transform there is no scope to enter; anything that needs one
+        # (get_parameter, building modules...) raises its own clear error.
+        return method(module, *args, **kwargs)
     stack = frames[-1].stack
     if scoped_name is None:
         return method(module, *args, **kwargs)
@@ -280,7 +282,7 @@ def _wrap_method(method_name: str, method: Callable, owner: list) -> Callable:
             return _run_method(self, method_name, method, args, kwargs, owner[0], scoped_name)
         frames = _local.frames
         if not frames:
-            raise base._outside(f"{type(self).__name__}.{method_name}")
+            return method(self, *args, **kwargs)
         stack = frames[-1].stack
         if scoped_name is None:
             return method(self, *args, **kwargs)
