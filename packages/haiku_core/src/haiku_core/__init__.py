@@ -116,7 +116,14 @@ from haiku_core._src.reshape import Flatten, Reshape
 # (end of layers imports)
 
 # --- norm, moving averages, attention, nets -----------------------------------
-# (imports go here)
+from haiku_core import nets
+from haiku_core._src.attention import MultiHeadAttention
+from haiku_core._src.batch_norm import BatchNorm
+from haiku_core._src.group_norm import GroupNorm
+from haiku_core._src.layer_norm import InstanceNorm, LayerNorm, RMSNorm
+from haiku_core._src.moving_averages import EMAParamsTree, ExponentialMovingAverage
+from haiku_core._src.spectral_norm import SNParamsTree, SpectralNorm
+# (end of norm / moving averages / attention / nets imports)
 
 # --- recurrent ------------------------------------------------------------------
 # (imports go here)
@@ -229,5 +236,17 @@ __all__ = [
     "max_pool",
     # (end of layers names)
     # norm / moving averages / attention
+    "BatchNorm",
+    "EMAParamsTree",
+    "ExponentialMovingAverage",
+    "GroupNorm",
+    "InstanceNorm",
+    "LayerNorm",
+    "MultiHeadAttention",
+    "RMSNorm",
+    "SNParamsTree",
+    "SpectralNorm",
+    "nets",
+    # (end of norm / moving averages / attention names)
     # recurrent
 ]
