@@ -316,8 +316,9 @@ def gaussian_diagonal(sigma=None) -> ContinuousDistribution:
         sigma = _require_sigma("rlax_core.gaussian_diagonal.sample", sigma)
         mu = jnp.asarray(mu)
         shape = jnp.broadcast_shapes(mu.shape, sigma.shape)
-        noise = jax.random.normal(key, shape=(1, *shape), dtype=mu.dtype)
-        return jnp.reshape(mu + sigma * noise, shape)
+        # One draw of shape [1, ...] (the reference draws `sample_shape + batch`), reshaped.
+        noise = jnp.reshape(jax.random.normal(key, shape=(1, *shape), dtype=mu.dtype), shape)
+        return mu + sigma * noise
 
     def logprob_fn(sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike = default_sigma) -> jax.Array:
         sigma = _require_sigma("rlax_core.gaussian_diagonal.logprob", sigma)
@@ -375,28 +376,34 @@ def squashed_gaussian(sigma_min=-4, sigma_max=0.0) -> ContinuousDistribution:
     def mu_activation(mu: ArrayLike) -> jax.Array:
         return jnp.tanh(jnp.asarray(mu))
 
+    def bounds(a: jax.Array, action_spec: Any) -> tuple[jax.Array, jax.Array]:
+        # The spec's [D] bounds apply to every leading index of `a` ([..., D]).
+        lo = jnp.broadcast_to(jnp.asarray(action_spec.minimum, a.dtype), a.shape)
+        hi = jnp.broadcast_to(jnp.asarray(action_spec.maximum, a.dtype), a.shape)
+        return lo, hi
+
     def transform(a: jax.Array, action_spec: Any) -> jax.Array:
-        lo, hi = jnp.asarray(action_spec.minimum), jnp.asarray(action_spec.maximum)
+        lo, hi = bounds(a, action_spec)
         return lo + (hi - lo) * (a + 1.0) / 2.0
 
     def inverse_transform(a: jax.Array, action_spec: Any) -> jax.Array:
-        lo, hi = jnp.asarray(action_spec.minimum), jnp.asarray(action_spec.maximum)
+        lo, hi = bounds(a, action_spec)
         return 2.0 * (a - lo) / (hi - lo) - 1.0
 
     def sample_fn(key: ArrayLike, mu: ArrayLike, sigma: ArrayLike, action_spec) -> jax.Array:
         mu, sigma = mu_activation(mu), sigma_activation(sigma)
         shape = jnp.broadcast_shapes(mu.shape, sigma.shape)
-        noise = jax.random.normal(key, shape=(1, *shape), dtype=mu.dtype)
-        x = jnp.reshape(mu + sigma * noise, shape)
+        noise = jnp.reshape(jax.random.normal(key, shape=(1, *shape), dtype=mu.dtype), shape)
+        x = mu + sigma * noise
         return transform(jnp.tanh(x), action_spec)
 
     def logprob_fn(sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike, action_spec) -> jax.Array:
         mu, sigma = mu_activation(mu), sigma_activation(sigma)
         y = inverse_transform(jnp.asarray(sample), action_spec)
         x = jnp.arctanh(y)
-        lo, hi = jnp.asarray(action_spec.minimum), jnp.asarray(action_spec.maximum)
+        lo, hi = bounds(y, action_spec)
         # log|det| of x -> tanh(x) -> affine rescaling to [lo, hi].
-        log_scale = jnp.broadcast_to(jnp.log((hi - lo) / 2.0), y.shape)
+        log_scale = jnp.log((hi - lo) / 2.0)
         log_det = jnp.sum(jnp.log1p(-jnp.square(y)) + log_scale, axis=-1)
         return _gaussian_logprob(x, mu, sigma) - log_det
 
