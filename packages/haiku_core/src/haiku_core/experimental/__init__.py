@@ -39,7 +39,7 @@ from haiku_core._src.summarise import (
     tabulate,
     to_dot,
 )
-from haiku_core.experimental import jaxpr_info
+from haiku_core.experimental import flax, jaxpr_info
 
 #: Deprecated alias of :class:`GetterContext`.
 ParamContext = GetterContext
@@ -62,6 +62,7 @@ __all__ = [
     "custom_getter",
     "eval_summary",
     "fast_eval_shape",
+    "flax",
     "force_name",
     "get_current_state",
     "get_initial_state",
