@@ -5,7 +5,7 @@
 
 from haiku_core._src.flax_interop import flatten_flax_to_haiku, lift, make_module_class
 
-__all__ = ["Module", "flatten_flax_to_haiku", "lift"]
+__all__ = ["Module", "flatten_flax_to_haiku", "lift"]  # noqa: F822 - Module is lazy
 
 
 def __getattr__(name: str):
