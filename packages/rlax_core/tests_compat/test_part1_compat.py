@@ -46,7 +46,7 @@ class Case:
     fn_name: str | None = None
     static: dict = field(default_factory=dict)  # python-valued kwargs (not perturbed)
     grad: bool = True
-    out: Callable = staticmethod(lambda o: o)
+    out: Callable | None = None  # post-processing of the output (e.g. NamedTuple -> tuple)
     rtol: float = RTOL
     grad_rtol: float = 1e-4
 
@@ -520,7 +520,8 @@ CASE_IDS = [c.name for c in CASES]
 
 
 def _call(mod, case: Case, kwargs: dict, **extra):
-    return case.out(getattr(mod, case.fn)(**kwargs, **case.static, **extra))
+    o = getattr(mod, case.fn)(**kwargs, **case.static, **extra)
+    return case.out(o) if case.out else o
 
 
 def _has_stop(case: Case) -> bool:
@@ -556,7 +557,7 @@ def test_grads_match_upstream(case):
     for flag in flags:
         extra = {} if flag is None else dict(stop_target_gradients=flag)
 
-        def loss(fkw, mod):
+        def loss(fkw, mod, extra=extra):
             out = _call(mod, case, {**kwargs, **fkw}, **extra)
             return sum(jnp.sum(jnp.sin(3.0 * o)) for o in jax.tree.leaves(out))
 
