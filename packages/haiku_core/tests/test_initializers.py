@@ -124,13 +124,15 @@ def test_uniform_matches_jax_uniform(fixed_keys):
     np.testing.assert_array_equal(out, expected)
 
 
-def test_variance_scaling_truncated_uses_truncated_normal_with_corrected_stddev(fixed_keys):
-    # fan_in = 3*3*4 = 36, scale 2 -> variance 2/36; stddev corrected by 0.8796...
-    out = inits.VarianceScaling(2.0)((3, 3, 4, 5), jnp.float32)
+@pytest.mark.parametrize("shape,fan_in", [((3, 3, 4, 5), 36), ((50, 3), 50), ((47, 2), 47)])
+def test_variance_scaling_truncated_exact_stddev(fixed_keys, shape, fan_in):
+    # variance 2/fan_in; the stddev is divided by the truncated unit normal's stddev
+    # (rounded to float32 first, division in float64, as dm-haiku) -> bit-exact values.
+    out = np.asarray(inits.VarianceScaling(2.0)(shape, jnp.float32))
     (k,) = fixed_keys
-    unit = np.asarray(jax.random.truncated_normal(k, -2.0, 2.0, (3, 3, 4, 5), jnp.float32))
-    stddev = math.sqrt(2.0 / 36) / 0.87962566103423978
-    np.testing.assert_allclose(out, stddev * unit, rtol=1e-5, atol=1e-7)
+    unit = np.asarray(jax.random.truncated_normal(k, -2.0, 2.0, shape, jnp.float32))
+    stddev = np.float32(math.sqrt(2.0 / fan_in) / float(np.float32(0.87962566103423978)))
+    np.testing.assert_array_equal(out, stddev * unit)
 
 
 def test_one_key_per_call(fixed_keys):

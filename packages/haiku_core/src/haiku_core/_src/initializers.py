@@ -322,7 +322,9 @@ class VarianceScaling:
 
         if self.distribution == "truncated_normal":
             _check_inexact("VarianceScaling", dtype)
-            distribution_stddev = jnp.asarray(_TRUNCATED_STDDEV, dtype=dtype)
+            # The constant is rounded to `dtype` first and the division is done in
+            # float64 on the host (as dm-haiku does, so values are bit-identical).
+            distribution_stddev = np.asarray(_TRUNCATED_STDDEV, dtype=jnp.dtype(dtype))
             stddev = np.sqrt(scale) / distribution_stddev
             return TruncatedNormal(stddev=stddev)(shape, dtype)
         if self.distribution == "normal":
