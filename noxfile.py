@@ -37,6 +37,7 @@ import zipfile
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 ROOT = Path(__file__).resolve().parent
 PACKAGES = ("haiku_core", "rlax_core")
@@ -492,8 +493,13 @@ def typecheck(session: nox.Session) -> None:
     python = session.run(
         "python", "-c", "import sys; print(sys.executable)", silent=True
     ).strip()
+    failed = []
     for project in [*(f"packages/{p}" for p in PACKAGES), "shared_testing"]:
-        session.run("pyright", "--pythonpath", python, "-p", project)
+        # Config: [tool.pyright] in each project's pyproject.toml.
+        try:
+            session.run("pyright", "--pythonpath", python, "-p", project)
+        except CommandFailed:
+            failed.append(project)
     # Type completeness of the public API (informative figure).
     for package in PACKAGES:
         session.run(
@@ -505,6 +511,8 @@ def typecheck(session: nox.Session) -> None:
             "--ignoreexternal",
             success_codes=[0, 1],
         )
+    if failed:
+        session.error(f"typecheck: pyright reported errors in {', '.join(failed)}")
 
 
 @nox.session

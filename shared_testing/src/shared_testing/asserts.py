@@ -114,7 +114,7 @@ def _leaf_mismatch(
             got_arr.astype(np.complex128 if got_arr.dtype.kind == "c" else np.float64)
             - want_arr.astype(np.complex128 if want_arr.dtype.kind == "c" else np.float64)
         )
-    diff = np.where(bad, diff, 0.0).real
+    diff = np.real(np.where(bad, diff, 0.0))
     max_abs = float(np.nanmax(diff)) if np.any(~np.isnan(diff)) else float("nan")
     worst = np.unravel_index(int(np.nanargmax(np.where(np.isnan(diff), np.inf, diff))), diff.shape)
     worst_idx = tuple(int(i) for i in worst)

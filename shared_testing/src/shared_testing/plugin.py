@@ -90,7 +90,7 @@ def _enable_x64_context(jax: Any) -> Any:
         return top(True)
     from jax import experimental
 
-    return experimental.enable_x64(True)
+    return getattr(experimental, "enable_x64")(True)  # noqa: B009
 
 
 @pytest.hookimpl(wrapper=True)

@@ -8,7 +8,7 @@ drawn. ``bfloat16`` (and other non-NumPy dtypes) are drawn as float32 and cast.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 from hypothesis import strategies as st
@@ -51,7 +51,7 @@ def float_arrays(
     if min_value > max_value:
         raise ValueError(f"float_arrays: min_value {min_value} > max_value {max_value}")
     draw_dt, target = _draw_dtype(dtype)
-    width = draw_dt.itemsize * 8
+    width = cast("Literal[16, 32, 64]", draw_dt.itemsize * 8)
     # Bounds must be representable at the drawn width.
     lo = float(draw_dt.type(min_value))
     hi = float(draw_dt.type(max_value))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -107,7 +107,11 @@ def assert_vmap_matches_loop(
     Raises:
       AssertionError: naming the differing output leaf.
     """
-    axes = tuple(in_axes) if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(batched_args)
+    axes: tuple[int | None, ...]
+    if isinstance(in_axes, (tuple, list)):
+        axes = tuple(cast("Sequence[int | None]", in_axes))
+    else:
+        axes = (cast("int | None", in_axes),) * len(batched_args)
     if len(axes) != len(batched_args):
         raise ValueError(
             f"assert_vmap_matches_loop: in_axes has {len(axes)} entries for "
