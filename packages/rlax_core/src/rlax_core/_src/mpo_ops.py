@@ -89,6 +89,9 @@ def compute_parametric_kl_penalty_and_dual_loss(
     for kl, constraint in kl_constraints:
         kl = jnp.asarray(kl)
         alpha = projection_operator(jnp.asarray(constraint.alpha))
+        # Explicit broadcasting (e.g. a per-dimension [D] alpha against [B, D] KLs).
+        shape = jnp.broadcast_shapes(alpha.shape, kl.shape)
+        alpha, kl = jnp.broadcast_to(alpha, shape), jnp.broadcast_to(kl, shape)
         penalty = _maybe_stop(alpha, use_stop_gradient) * kl
         dual = alpha * (constraint.epsilon - _maybe_stop(kl, use_stop_gradient))
         if constraint.per_dimension:

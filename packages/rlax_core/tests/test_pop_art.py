@@ -1,0 +1,140 @@
+"""Tests for rlax_core Pop-Art: ART statistics, POP output preservation, cross-device form."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.sharding import Mesh, PartitionSpec
+
+import rlax_core as rlax
+
+K = 3
+
+
+def _np_art(shift, m2, targets, indices, step, lb, ub):
+    shift, m2 = shift.astype(np.float64).copy(), m2.astype(np.float64).copy()
+    d_shift, d_m2 = np.zeros_like(shift), np.zeros_like(m2)
+    for t, i in zip(targets, indices, strict=True):
+        d_shift[i] += t - shift[i]
+        d_m2[i] += t * t - m2[i]
+    shift, m2 = shift + step * d_shift, m2 + step * d_m2
+    return shift, np.clip(np.sqrt(m2 - shift**2), lb, ub), m2
+
+
+def test_init_and_art_match_numpy(np_rng):
+    init, _ = rlax.popart(K, 0.1, 0.01, 100.0)
+    s = init()
+    np.testing.assert_array_equal(s.shift, np.zeros(K))
+    np.testing.assert_array_equal(s.scale, np.ones(K))
+    np.testing.assert_array_equal(s.second_moment, np.ones(K))
+    t = np_rng.normal(size=6).astype(np.float32) * 4
+    idx = np.array([0, 0, 2, 0, 2, 2], np.int32)
+    new = jax.jit(rlax.art, static_argnums=(3, 4, 5))(s, t, idx, 0.1, 0.01, 100.0)
+    shift, scale, m2 = _np_art(np.zeros(K), np.ones(K), t, idx, 0.1, 0.01, 100.0)
+    np.testing.assert_allclose(new.shift, shift, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(new.second_moment, m2, rtol=1e-5)
+    np.testing.assert_allclose(new.scale, scale, rtol=1e-5)
+    # Output 1 received no targets: unchanged.
+    assert new.shift[1] == 0.0 and new.scale[1] == 1.0
+
+
+def test_art_scale_is_clipped():
+    s = rlax.PopArtState(jnp.zeros(2), jnp.ones(2), jnp.ones(2))
+    new = rlax.art(s, jnp.array([1e4, -1e4]), jnp.array([1, 1]), 0.5, 0.01, 100.0)
+    np.testing.assert_allclose(new.scale, [1.0, 100.0])
+    tiny = rlax.art(s, jnp.array([0.0]), jnp.array([0]), 1.0, 0.5, 100.0)
+    np.testing.assert_allclose(tiny.scale[0], 0.5)  # std 0 clipped up to the lower bound
+
+
+def test_pop_preserves_unnormalized_outputs(np_rng):
+    init, update = rlax.popart(K, 0.2, 0.01, 100.0)
+    params = {
+        "w": jnp.asarray(np_rng.normal(size=(4, K)), jnp.float32),
+        "b": jnp.asarray(np_rng.normal(size=K), jnp.float32),
+    }
+    x = jnp.asarray(np_rng.normal(size=(5, 4)), jnp.float32)
+    idx = jnp.array([0, 1, 2, 1, 0])
+    s = init()
+    for step in range(3):
+        targets = jnp.asarray(np_rng.normal(size=5) * 10 + step, jnp.float32)
+        before = rlax.unnormalize_linear(s, x @ params["w"] + params["b"][None], idx).unnormalized
+        params, s = update(params, s, targets, idx)
+        after = rlax.unnormalize_linear(s, x @ params["w"] + params["b"][None], idx).unnormalized
+        np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-4)
+
+
+def test_normalize_unnormalize_roundtrip_and_linear(np_rng):
+    s = rlax.PopArtState(jnp.array([1.0, -2.0, 0.5]), jnp.array([2.0, 0.5, 4.0]), jnp.ones(3))
+    x = jnp.array([3.0, 1.0, -1.0, 0.0])
+    idx = jnp.array([0, 1, 2, 0])
+    n = rlax.normalize(s, x, idx)
+    np.testing.assert_allclose(n, [(3 - 1) / 2, (1 + 2) / 0.5, (-1 - 0.5) / 4, (0 - 1) / 2])
+    np.testing.assert_allclose(rlax.unnormalize(s, n, idx), x, rtol=1e-6)
+    inputs = jnp.arange(12.0).reshape(4, 3)
+    out = rlax.unnormalize_linear(s, inputs, idx)
+    np.testing.assert_allclose(out.normalized, [0.0, 4.0, 8.0, 9.0])
+    np.testing.assert_allclose(
+        out.unnormalized, np.array([0.0, 4.0, 8.0, 9.0]) * [2, 0.5, 4, 2] + [1, -2, 0.5, 1]
+    )
+    single = rlax.unnormalize_linear(s, inputs[1], idx[1])
+    np.testing.assert_allclose(single.unnormalized, 4.0 * 0.5 - 2.0)
+
+
+def test_pop_art_errors():
+    s = rlax.PopArtState(jnp.zeros(3), jnp.ones(3), jnp.ones(3))
+    with pytest.raises(ValueError, match=r"art.*`indices`"):
+        rlax.art(s, jnp.zeros(4), jnp.zeros(3, jnp.int32), 0.1, 0.1, 10.0)
+    with pytest.raises(TypeError, match=r"art.*`indices`.*int"):
+        rlax.art(s, jnp.zeros(4), jnp.zeros(4), 0.1, 0.1, 10.0)
+    with pytest.raises(ValueError, match=r"pop.*`w`"):
+        rlax.pop({"w": jnp.zeros((2, 4)), "b": jnp.zeros(3)}, s, s)
+    with pytest.raises(ValueError, match=r"unnormalize_linear.*`indices`"):
+        rlax.unnormalize_linear(s, jnp.zeros((4, 3)), jnp.zeros(3, jnp.int32))
+
+
+def _sharded_inputs(np_rng):
+    t = np_rng.normal(size=(8, 4)).astype(np.float32) * 3
+    idx = np_rng.integers(0, K, size=(8, 4)).astype(np.int32)
+    params = {"w": np.ones((2, K), np.float32), "b": np.zeros(K, np.float32)}
+    return t, idx, params
+
+
+@pytest.mark.multidevice
+def test_popart_pmap_equals_single_device(np_rng):
+    assert jax.device_count() == 8
+    t, idx, params = _sharded_inputs(np_rng)
+    init, update = rlax.popart(K, 0.01, 0.01, 100.0, axis_name="d")
+    _, update_single = rlax.popart(K, 0.01, 0.01, 100.0)
+    rep = lambda tree: jax.tree.map(lambda x: jnp.stack([x] * 8), tree)
+    p_out, s_out = jax.pmap(update, axis_name="d")(rep(params), rep(init()), t, idx)
+    p_ref, s_ref = update_single(params, init(), t.reshape(-1), idx.reshape(-1))
+    for i in range(8):
+        np.testing.assert_allclose(s_out.shift[i], s_ref.shift, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(s_out.scale[i], s_ref.scale, rtol=1e-5)
+        np.testing.assert_allclose(p_out["b"][i], p_ref["b"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.multidevice
+def test_art_shard_map_equals_single_device(np_rng):
+    assert jax.device_count() == 8
+    t, idx, _ = _sharded_inputs(np_rng)
+    mesh = Mesh(np.array(jax.devices()), ("d",))
+    state = rlax.PopArtState(jnp.zeros(K), jnp.ones(K), jnp.ones(K))
+    art = functools.partial(rlax.art, step_size=0.01, scale_lb=0.01, scale_ub=100.0, axis_name="d")
+
+    @functools.partial(
+        jax.shard_map,
+        mesh=mesh,
+        in_specs=(PartitionSpec(), PartitionSpec("d"), PartitionSpec("d")),
+        out_specs=PartitionSpec(),
+    )
+    def sharded(state, t, idx):
+        return art(state, t, idx)
+
+    out = jax.jit(sharded)(state, t.reshape(-1), idx.reshape(-1))
+    ref = rlax.art(state, t.reshape(-1), idx.reshape(-1), 0.01, 0.01, 100.0)
+    np.testing.assert_allclose(out.shift, ref.shift, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(out.second_moment, ref.second_moment, rtol=1e-5)
+    np.testing.assert_allclose(out.scale, ref.scale, rtol=1e-5)
