@@ -148,6 +148,11 @@ def to_immutable_dict(mapping: Mapping[K, V]) -> Mapping[K, V]:
 
     Raises:
       TypeError: if ``mapping`` is not a mapping.
+
+    >>> from haiku_core import data_structures as ds
+    >>> frozen = ds.to_immutable_dict({"linear": {"w": 1.0}})
+    >>> frozen["linear"]["w"]
+    1.0
     """
     if not isinstance(mapping, Mapping):
         raise TypeError(
@@ -177,6 +182,10 @@ def to_mutable_dict(mapping: Mapping[K, V]) -> MutableMapping[K, V]:
 
     Raises:
       TypeError: if ``mapping`` is not a mapping.
+
+    >>> from haiku_core import data_structures as ds
+    >>> ds.to_mutable_dict(ds.to_immutable_dict({"linear": {"w": 1.0}}))
+    {'linear': {'w': 1.0}}
     """
     if not isinstance(mapping, Mapping):
         raise TypeError(
@@ -199,6 +208,10 @@ def to_haiku_dict(structure: Mapping[K, V]) -> MutableMapping[K, V]:
 
     Raises:
       TypeError: if ``structure`` is not a mapping.
+
+    >>> from haiku_core import data_structures as ds
+    >>> ds.to_haiku_dict({"linear": {"w": 1.0}})
+    {'linear': {'w': 1.0}}
     """
     if not isinstance(structure, Mapping):
         raise TypeError(
@@ -374,7 +387,7 @@ def merge(
 
     >>> from haiku_core import data_structures as ds
     >>> ds.merge({"a": {"w": 1}}, {"a": {"b": 2}}, {"a": {"w": 3}})
-    {'a': {'b': 2, 'w': 3}}
+    {'a': {'w': 3, 'b': 2}}
     """
     out: dict[str, dict[str, Any]] = {}
     for structure in structures:

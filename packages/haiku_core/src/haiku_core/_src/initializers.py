@@ -142,7 +142,14 @@ class Constant:
 
 @_public
 class RandomNormal:
-    """Samples from a normal distribution ``N(mean, stddev**2)``."""
+    """Samples from a normal distribution ``N(mean, stddev**2)``.
+
+    >>> import jax, jax.numpy as jnp
+    >>> import haiku_core as hk
+    >>> f = hk.transform(lambda: hk.initializers.RandomNormal(0.01)((2, 3), jnp.float32))
+    >>> f.apply({}, jax.random.PRNGKey(0)).shape
+    (2, 3)
+    """
 
     def __init__(self, stddev: float | jax.Array = 1.0, mean: float | jax.Array = 0.0):
         """Constructs a RandomNormal initializer.
@@ -174,6 +181,12 @@ class TruncatedNormal:
     Note ``lower``/``upper`` are in units of the *unscaled* normal, i.e. the output
     lies in ``[mean + stddev * lower, mean + stddev * upper]``.  For a complex dtype
     the real and imaginary parts are sampled independently.
+
+    >>> import jax, jax.numpy as jnp
+    >>> import haiku_core as hk
+    >>> f = hk.transform(lambda: hk.initializers.TruncatedNormal(0.1)((4,), jnp.float32))
+    >>> f.apply({}, jax.random.PRNGKey(0)).dtype
+    dtype('float32')
     """
 
     def __init__(
@@ -219,7 +232,14 @@ class TruncatedNormal:
 
 @_public
 class RandomUniform:
-    """Samples uniformly from ``[minval, maxval)``."""
+    """Samples uniformly from ``[minval, maxval)``.
+
+    >>> import jax, jax.numpy as jnp
+    >>> import haiku_core as hk
+    >>> f = hk.transform(lambda: hk.initializers.RandomUniform(-1.0, 1.0)((3,), jnp.float32))
+    >>> f.apply({}, jax.random.PRNGKey(0)).shape
+    (3,)
+    """
 
     def __init__(self, minval: float | jax.Array = 0.0, maxval: float | jax.Array = 1.0):
         """Constructs a RandomUniform initializer.
@@ -262,6 +282,12 @@ class VarianceScaling:
 
     ``VarianceScaling(2.0, "fan_in", "truncated_normal")`` is He initialization and
     ``VarianceScaling(1.0, "fan_avg", "uniform")`` is Glorot (Xavier) uniform.
+
+    >>> import jax, jax.numpy as jnp
+    >>> import haiku_core as hk
+    >>> f = hk.transform(lambda: hk.initializers.VarianceScaling(2.0, "fan_in")((3, 3, 8, 16), jnp.float32))
+    >>> f.apply({}, jax.random.PRNGKey(0)).shape
+    (3, 3, 8, 16)
 
     References:
       Glorot & Bengio (2010), Understanding the difficulty of training deep feedforward
@@ -340,6 +366,12 @@ class UniformScaling:
     ``fan_in`` is the product of all dimensions but the last (1 for a scalar shape).
     Keeps the scale of activations roughly constant through linear layers.
 
+    >>> import jax, jax.numpy as jnp
+    >>> import haiku_core as hk
+    >>> f = hk.transform(lambda: hk.initializers.UniformScaling()((4, 2), jnp.float32))
+    >>> f.apply({}, jax.random.PRNGKey(0)).shape
+    (4, 2)
+
     References:
       Sussillo & Abbott (2014), Random Walk Initialization for Training Very Deep
       Feedforward Networks. https://arxiv.org/abs/1412.6558
@@ -369,6 +401,12 @@ class Orthogonal:
     with rows (or columns, whichever are fewer) that are orthonormal, drawn uniformly
     (Haar measure) via the QR decomposition of a Gaussian matrix with sign
     correction, then multiplies by ``scale``.
+
+    >>> import jax, jax.numpy as jnp
+    >>> import haiku_core as hk
+    >>> f = hk.transform(lambda: hk.initializers.Orthogonal()((3, 3), jnp.float32))
+    >>> f.apply({}, jax.random.PRNGKey(0)).shape
+    (3, 3)
 
     References:
       Saxe et al. (2014), Exact solutions to the nonlinear dynamics of learning in
@@ -422,6 +460,12 @@ class Identity:
     """Identity matrix times ``gain`` over the last two dims (repeated over leading dims).
 
     For a non-square shape the ones are on the main diagonal (``jnp.eye(rows, cols)``).
+
+    >>> import jax.numpy as jnp
+    >>> import haiku_core as hk
+    >>> hk.initializers.Identity(2.0)((2, 2), jnp.float32)
+    Array([[2., 0.],
+           [0., 2.]], dtype=float32)
     """
 
     def __init__(self, gain: float | np.ndarray | jax.Array = 1.0):

@@ -318,6 +318,11 @@ def get_policy(cls: type) -> Policy | None:
 
     Returns:
       The registered policy or ``None``.
+
+    >>> import haiku_core as hk
+    >>> from haiku_core import mixed_precision as mp
+    >>> mp.get_policy(hk.Module) is None
+    True
     """
     _check_cls("get_policy", cls)
     return _POLICIES.get(cls)
@@ -328,6 +333,15 @@ def clear_policy(cls: type) -> None:
 
     Args:
       cls: a ``hk.Module`` subclass.
+
+    >>> import haiku_core as hk
+    >>> from haiku_core import mixed_precision as mp
+    >>> class MyNet(hk.Module):
+    ...     pass
+    >>> mp.set_policy(MyNet, "f16")
+    >>> mp.clear_policy(MyNet)
+    >>> mp.get_policy(MyNet) is None
+    True
     """
     _check_cls("clear_policy", cls)
     _POLICIES.pop(cls, None)
@@ -346,6 +360,16 @@ def push_policy(cls: type, policy: Policy | str) -> Iterator[None]:
 
     Yields:
       Nothing.
+
+    >>> import haiku_core as hk
+    >>> from haiku_core import mixed_precision as mp
+    >>> class MyNet(hk.Module):
+    ...     pass
+    >>> with mp.push_policy(MyNet, "c=bf16"):
+    ...     print(mp.get_policy(MyNet))
+    p=full,c=bf16,o=bf16
+    >>> mp.get_policy(MyNet) is None
+    True
     """
     _check_cls("push_policy", cls)
     policy = _as_policy("push_policy", policy)
@@ -369,6 +393,10 @@ def current_policy() -> Policy | None:
 
     Returns:
       The current policy or ``None``.
+
+    >>> from haiku_core import mixed_precision as mp
+    >>> mp.current_policy() is None  # not inside a module method under a policy
+    True
     """
     stack = _CURRENT.stack
     return stack[-1] if stack else None
