@@ -101,6 +101,7 @@ def test_episodic_memory_intrinsic_rewards_jit_and_max_similarity():
     init = rlax._src.exploration.IntrinsicRewardState(memory=jnp.zeros((5, 2)))
     fn = jax.jit(rlax.episodic_memory_intrinsic_rewards, static_argnums=(1,))
     rewards, state = fn(emb, 1, 1.0, init)
+    assert int(state.next_memory_index) == 3 and int(state.distance_count) == 3
     eager, _ = rlax.episodic_memory_intrinsic_rewards(emb, 1, 1.0, init)
     np.testing.assert_allclose(rewards, eager, rtol=1e-5)
     # The embedding at the origin is identical to the (zero) memory: similarity 1 + c.

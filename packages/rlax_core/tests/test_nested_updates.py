@@ -1,0 +1,27 @@
+"""Tests for rlax_core.conditional_update and periodic_update."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import rlax_core as rlax
+
+
+def test_conditional_update_selects_tree():
+    new = {"w": jnp.ones(2), "b": (jnp.full((), 3.0),)}
+    old = {"w": jnp.zeros(2), "b": (jnp.full((), -1.0),)}
+    out = rlax.conditional_update(new, old, True)
+    np.testing.assert_array_equal(out["w"], np.ones(2))
+    out = jax.jit(rlax.conditional_update)(new, old, jnp.asarray(False))
+    np.testing.assert_array_equal(out["b"][0], -1.0)
+    with pytest.raises(ValueError, match=r"conditional_update.*`is_time`"):
+        rlax.conditional_update(new, old, jnp.array([True, False]))
+
+
+def test_periodic_update_every_period():
+    new, old = jnp.asarray(1.0), jnp.asarray(0.0)
+    got = [float(rlax.periodic_update(new, old, jnp.asarray(s), 3)) for s in range(7)]
+    assert got == [1.0 if s % 3 == 0 else 0.0 for s in range(7)]
+    fn = jax.jit(rlax.periodic_update, static_argnums=3)
+    assert float(fn(new, old, jnp.asarray(6), 3)) == 1.0
