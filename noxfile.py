@@ -21,7 +21,7 @@ into a venv that holds only that package, its runtime dependencies, ``shared_tes
 pytest from a scratch directory so the installed copy is imported, not ``src/``.
 
 Environment knobs: ``NOX_PYTEST_WORKERS`` (default ``2``; ``-n`` in posargs overrides),
-``NOX_CUDA_EXTRA`` (default ``cuda12``), ``NOX_WHEEL_DIR`` (test sessions install the
+``NOX_CUDA_EXTRA`` (default ``cuda12``), ``NOX_FLOOR_JAX`` (tests_floor: probe another jax), ``NOX_WHEEL_DIR`` (test sessions install the
 wheel found there instead of building one: release pipelines test what they publish).
 """
 
@@ -353,7 +353,8 @@ def tests_floor(session: nox.Session, package: str) -> None:
         session.error(
             f"tests_floor: no 'jax>=' floor in packages/{package}/pyproject.toml"
         )
-    jax_floor = pins["jax"]
+    # NOX_FLOOR_JAX=<version> tries another jax/jaxlib (to probe where the floor really is).
+    jax_floor = os.environ.get("NOX_FLOOR_JAX", pins["jax"])
     py = tuple(
         int(x)
         for x in session.run(
@@ -382,6 +383,22 @@ def tests_floor(session: nox.Session, package: str) -> None:
 
 # --------------------------------------------------------------------------- build
 
+
+# Run inside a fresh venv holding one wheel (+ its declared deps) and nothing else.
+_ALONE_CHECK = """\
+import importlib.metadata as md
+import importlib.util
+
+import {package}
+
+meta = md.metadata("{dist}")
+print("{wheel}: import {package} ->", {package}.__version__, "from", {package}.__file__)
+print("  metadata:", meta["Name"], meta["Version"], "| requires:", md.requires("{dist}"))
+print("  summary:", meta["Summary"])
+assert {package}.__version__ == meta["Version"], "__version__ != wheel metadata version"
+assert importlib.util.find_spec("{other}") is None, "{other} is installed in this venv"
+assert importlib.util.find_spec("shared_testing") is None, "shared_testing is installed"
+"""
 
 _NO_UV_OVERRIDES: dict[str, str | None] = {
     "UV_PYTHON": None,
@@ -450,17 +467,14 @@ def build(session: nox.Session) -> None:
             py = str(venv / "bin" / "python")
             session.run(py, "-m", "pip", "install", "-q", str(wheel), external=True)
         other = next(p for p in PACKAGES if p != package)
-        code = (
-            f"import importlib.metadata as md, importlib.util, {package}; "
-            f"print('{wheel.name}: import {package} ->', {package}.__version__); "
-            f"m = md.metadata('{_dist_name(package)}'); "
-            "print('  metadata:', m['Name'], m['Version'], '| requires:', md.requires(m['Name'])); "
-            f"assert {package}.__version__ == m['Version'], 'version mismatch'; "
-            f"assert importlib.util.find_spec('{other}') is None, '{other} leaked into venv'; "
-            "assert importlib.util.find_spec('shared_testing') is None, 'shared_testing leaked'"
+        check = tmp / f"check_{package}.py"
+        check.write_text(
+            _ALONE_CHECK.format(
+                package=package, dist=_dist_name(package), other=other, wheel=wheel.name
+            )
         )
         with session.chdir(tmp):
-            session.run(py, "-c", code, external=True, env={"JAX_PLATFORMS": "cpu"})
+            session.run(py, str(check), external=True, env={"JAX_PLATFORMS": "cpu"})
 
 
 # --------------------------------------------------------------------------- quality
