@@ -350,9 +350,8 @@ def test_same_params_and_numbers(make, inputs):
         _assert_close(out_ours, out_up, "output")
 
         # Same gradients w.r.t. params and float inputs.
-        argnums = (0,) + tuple(
-            i + 1 for i, x in enumerate(inputs) if jnp.issubdtype(x.dtype, jnp.floating)
-        )
+        floats = [i + 1 for i, x in enumerate(inputs) if jnp.issubdtype(x.dtype, jnp.floating)]
+        argnums = (0, *floats)
         with jax.numpy_rank_promotion("allow"):
             g_up = jax.grad(_loss_fn(up, key), argnums=argnums)(p, *inputs)
         g_ours = jax.grad(_loss_fn(ours, key), argnums=argnums)(p, *inputs)

@@ -143,7 +143,7 @@ def explicit_padding(
                 f"{where_}: `padding` must be 'SAME', 'VALID' or a sequence of (low, high) "
                 f"pairs, got a padding function {padding!r}."
             )
-        fns = [padding] * n if callable(padding) else list(padding)  # type: ignore[list-item]
+        fns: list[Any] = [padding] * n if callable(padding) else list(padding)  # type: ignore[arg-type]
         if len(fns) == 1:
             fns = fns * n
         if len(fns) != n:
@@ -597,7 +597,7 @@ class ConvNDTranspose(hk_module.Module):
         self.num_spatial_dims = num_spatial_dims
         self.output_channels = output_channels
         self.kernel_shape = replicate(w, "kernel_shape", kernel_shape, num_spatial_dims)
-        self.output_shape = output_shape
+        self.output_shape: tuple[int, ...] | None = None
         if output_shape is not None:
             self.output_shape = replicate(w, "output_shape", output_shape, num_spatial_dims)
             if not isinstance(padding, str):

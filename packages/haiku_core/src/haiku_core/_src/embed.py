@@ -140,9 +140,11 @@ class Embed(hk_module.Module):
             vocab_size, embed_dim = matrix.shape
             self._dtype = matrix.dtype
 
-            def w_init(shape: Sequence[int], dtype: Any) -> jax.Array:
+            def matrix_init(shape: Sequence[int], dtype: Any) -> jax.Array:
                 del shape, dtype
                 return matrix
+
+            w_init = matrix_init
 
         self.vocab_size: int = int(vocab_size)  # type: ignore[arg-type]
         self.embed_dim: int = int(embed_dim)  # type: ignore[arg-type]

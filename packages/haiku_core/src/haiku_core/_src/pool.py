@@ -61,7 +61,7 @@ def _infer_shape(
             )
         if channel_axis and channel_axis < 0:
             channel_axis = x.ndim + channel_axis
-        return (1,) + tuple(1 if d == channel_axis else int(size) for d in range(1, x.ndim))
+        return (1, *(1 if d == channel_axis else int(size) for d in range(1, x.ndim)))
     size = tuple(int(s) for s in size)
     if len(size) > x.ndim:
         raise ValueError(
