@@ -73,7 +73,7 @@ class FlatMap(Mapping[K, V]):
     def __init__(self, *args: Any, **kwargs: Any):
         """Constructs a FlatMap with the arguments of ``dict(...)``."""
         data = dict(*args, **kwargs)
-        self._data: dict[K, V] = {
+        self._data: dict[Any, Any] = {
             k: (FlatMap(v) if isinstance(v, Mapping) and not isinstance(v, FlatMap) else v)
             for k, v in data.items()
         }
@@ -278,7 +278,7 @@ def filter(
 
 
 def partition(
-    predicate: Callable[[str, str, jax.Array], bool],
+    predicate: Callable[[str, str, T], bool],
     structure: Mapping[str, Mapping[str, T]],
 ) -> tuple[Mapping[str, Mapping[str, T]], Mapping[str, Mapping[str, T]]]:
     """Splits ``structure`` into ``(matching, rest)`` by ``predicate(module_name, name, value)``.
@@ -389,7 +389,7 @@ def merge(
     >>> ds.merge({"a": {"w": 1}}, {"a": {"b": 2}}, {"a": {"w": 3}})
     {'a': {'w': 3, 'b': 2}}
     """
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, Any] = {}
     for structure in structures:
         for module_name, name, value in traverse(structure):
             bundle = out.setdefault(module_name, {})

@@ -200,7 +200,8 @@ def create_from_padfn(
                 f"{_PUBLIC}.create_from_padfn: `padding` must be a padding function "
                 f"(e.g. hk.pad.same) or a sequence of them, got {padfn!r}."
             )
-        before, after = padfn((k - 1) * r + 1)
+        pair: Any = padfn((k - 1) * r + 1)
+        before, after = pair
         out.append((before, after))
     return tuple(out)
 
