@@ -3,8 +3,9 @@
 Run in the oracle venv (which has dm-haiku):
   /work/oracle/bin/python -m pytest packages/haiku_core/tests_compat/test_recurrent_compat.py
 
-For each model, upstream builds the parameters (then they are perturbed so biases are not zero);
-the test checks that haiku_core creates the identical parameter tree (module paths in creation
+For each model, both libraries build the parameters with their own ``custom_creator`` drawing
+N(0, 0.25) values with NumPy (so biases are not zero and no initialiser needs compiling); the test
+checks that haiku_core creates the identical parameter tree (module paths in creation
 order, names, shapes, dtypes) and, given upstream's parameters, returns allclose outputs, final
 states and gradients (w.r.t. parameters and inputs).
 """
@@ -31,11 +32,27 @@ def _tree_spec(params):
     ]
 
 
-def _perturb(params, seed=0):
-    rng = np.random.RandomState(seed)
-    return jax.tree.map(
-        lambda v: (np.asarray(v) + 0.3 * rng.randn(*v.shape)).astype(v.dtype), params
-    )
+def _random_init(hk, f, seed=0, scale=0.5):
+    """``hk.transform(f)`` whose init draws each parameter from N(0, scale^2) with NumPy.
+
+    Uses the library's own ``custom_creator``, so creation order, names, shapes and dtypes
+    are the library's; the values are the same for both libraries (non-zero biases
+    included), and no default initialiser has to be compiled.
+    """
+
+    def creator(next_creator, shape, dtype, init, context):
+        del init, context
+        rng = np.random.RandomState(seed + len(creator.seen))
+        creator.seen.append(shape)
+        value = np.asarray(scale * rng.randn(*shape)).astype(jnp.dtype(dtype))
+        return next_creator(shape, dtype, lambda s, d: jnp.asarray(value))
+
+    def wrapped(*args):
+        creator.seen = []
+        with hk.custom_creator(creator):
+            return f(*args)
+
+    return hk.transform(wrapped)
 
 
 def _assert_close(actual, expected, what):
@@ -79,15 +96,16 @@ class _Upstream:
 
 def _run_both(make, *args):
     """``make(hk)`` returns a function using the given haiku-like namespace."""
-    up = _Upstream(hk_up.transform(make(hk_up)))
-    ours = hkc.transform(make(hkc))
+    up = _Upstream(_random_init(hk_up, make(hk_up)))
+    ours = _random_init(hkc, make(hkc))
     key = jax.random.PRNGKey(42)
     up_params = up.init(key, *args)
     our_params = ours.init(key, *args)
     assert list(our_params) == list(up_params), "module paths / creation order differ"
     assert _tree_spec(our_params) == _tree_spec(up_params)
+    _assert_close(our_params, up_params, "params (same creation order -> same draws)")
 
-    params = _perturb(up_params)
+    params = up_params
     up_out = jax.jit(up.apply)(params, None, *args)
     our_out = jax.jit(ours.apply)(params, None, *args)
     _assert_close(our_out, up_out, "outputs")
@@ -308,8 +326,8 @@ def test_bf16_lstm_and_gru_dtypes_follow_upstream():
         return f
 
     x = jnp.ones((2, 3), jnp.bfloat16)
-    up = _Upstream(hk_up.transform(make(hk_up)))
-    ours = hkc.transform(make(hkc))
+    up = _Upstream(_random_init(hk_up, make(hk_up)))
+    ours = _random_init(hkc, make(hkc))
     up_params = up.init(jax.random.PRNGKey(0), x)
     our_params = ours.init(jax.random.PRNGKey(0), x)
     assert _tree_spec(our_params) == _tree_spec(up_params)
@@ -322,3 +340,28 @@ def test_bf16_lstm_and_gru_dtypes_follow_upstream():
         rtol=1e-2,
         atol=1e-2,
     )
+
+
+def test_default_initialisation_is_bit_identical_given_the_same_key():
+    """Same rng -> same initial parameters (default initialisers, creation order, key use)."""
+
+    def make(hk):
+        def f(x):
+            outs = []
+            for core in (hk.LSTM(4), hk.GRU(4), hk.VanillaRNN(4, double_bias=False)):
+                outs.append(hk.dynamic_unroll(core, x, core.initial_state(2)))
+            conv = hk.Conv2DLSTM([3, 3], 2, 3)
+            outs.append(conv(jnp.ones([2, 3, 3, 1]), conv.initial_state(2)))
+            return outs
+
+        return f
+
+    x = jnp.ones([3, 2, 5])
+    up_params = _Upstream(hk_up.transform(make(hk_up))).init(jax.random.PRNGKey(7), x)
+    our_params = hkc.transform(make(hkc)).init(jax.random.PRNGKey(7), x)
+    assert _tree_spec(our_params) == _tree_spec(up_params)
+    for mod, entries in up_params.items():
+        for name, value in entries.items():
+            np.testing.assert_array_equal(
+                np.asarray(our_params[mod][name]), np.asarray(value), err_msg=f"{mod}/{name}"
+            )
