@@ -126,7 +126,20 @@ from haiku_core._src.spectral_norm import SNParamsTree, SpectralNorm
 # (end of norm / moving averages / attention / nets imports)
 
 # --- recurrent ------------------------------------------------------------------
-# (imports go here)
+from haiku_core._src.conv_lstm import Conv1DLSTM, Conv2DLSTM, Conv3DLSTM
+from haiku_core._src.recurrent import (
+    GRU,
+    LSTM,
+    DeepRNN,
+    IdentityCore,
+    LSTMState,
+    ResetCore,
+    RNNCore,
+    VanillaRNN,
+    deep_rnn_with_skip_connections,
+    dynamic_unroll,
+    static_unroll,
+)
 
 __all__ = [
     "__version__",
@@ -249,4 +262,18 @@ __all__ = [
     "nets",
     # (end of norm / moving averages / attention names)
     # recurrent
+    "Conv1DLSTM",
+    "Conv2DLSTM",
+    "Conv3DLSTM",
+    "DeepRNN",
+    "GRU",
+    "IdentityCore",
+    "LSTM",
+    "LSTMState",
+    "RNNCore",
+    "ResetCore",
+    "VanillaRNN",
+    "deep_rnn_with_skip_connections",
+    "dynamic_unroll",
+    "static_unroll",
 ]
