@@ -269,3 +269,21 @@ def test_end_to_end_without_policy_unchanged():
     params = f.init(jax.random.PRNGKey(0), x)
     assert f.apply(params, None, x).dtype == F32
     assert _Dense.seen[-1] == (F32, F32, F32, None)
+
+
+def test_end_to_end_linear_params_f32_compute_bf16_output_f32():
+    mp.set_policy(hk.Linear, "params=float32,compute=bfloat16,output=float32")
+    f = hk.transform(lambda x: hk.Linear(3)(x))
+    x = jnp.linspace(-1.0, 1.0, 8, dtype=jnp.float32).reshape(2, 4)
+    params = f.init(jax.random.PRNGKey(1), x)
+    assert jax.tree.map(lambda a: a.dtype, params) == {"linear": {"w": F32, "b": F32}}
+    out = f.apply(params, None, x)
+    assert out.dtype == F32 and out.shape == (2, 3)
+    w, b = np.asarray(params["linear"]["w"]), np.asarray(params["linear"]["b"])
+    np.testing.assert_allclose(out, np.asarray(x) @ w + b[None, :], rtol=2e-2, atol=2e-2)
+    jaxpr = str(jax.make_jaxpr(lambda p, x: f.apply(p, None, x))(params, x))
+    assert "bf16[2,3] = dot_general" in jaxpr
+    # Clearing the policy restores full precision.
+    mp.clear_policy(hk.Linear)
+    assert f.apply(params, None, x).dtype == F32
+    assert "bf16" not in str(jax.make_jaxpr(lambda p, x: f.apply(p, None, x))(params, x))

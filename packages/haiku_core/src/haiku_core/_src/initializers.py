@@ -20,12 +20,14 @@ Fan computation (used by :class:`VarianceScaling`), for a kernel ``shape``:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from haiku_core._src import typing as hk_typing
 
 __all__ = [
     "Constant",
@@ -39,8 +41,8 @@ __all__ = [
     "VarianceScaling",
 ]
 
-Initializer = Callable[[Sequence[int], Any], jax.Array]
-"""Type alias: a callable ``(shape, dtype) -> jax.Array``."""
+# Type alias: a callable ``(shape, dtype) -> jax.Array`` (shared with ``_src.typing``).
+Initializer = hk_typing.Initializer
 
 _PUBLIC = "haiku_core.initializers"
 

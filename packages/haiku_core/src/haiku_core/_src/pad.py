@@ -23,8 +23,10 @@ explicit pairs; both return a tuple of ``n`` ``(before, after)`` tuples, the for
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
+
+from haiku_core._src import typing as hk_typing
 
 __all__ = [
     "PadFn",
@@ -39,8 +41,8 @@ __all__ = [
     "valid",
 ]
 
-PadFn = Callable[[int], tuple[int, int]]
-"""Type alias: effective kernel size -> ``(before, after)`` padding."""
+# Type alias: effective kernel size -> ``(before, after)`` (shared with ``_src.typing``).
+PadFn = hk_typing.PadFn
 
 _PUBLIC = "haiku_core.pad"
 
