@@ -431,3 +431,36 @@ def test_method_context_fields():
     assert isinstance(ctx, hk.MethodContext)
     assert ctx.method_name == "__call__" and ctx.orig_class is Linear
     assert ctx.module.module_name == "linear"
+
+
+def test_appendix_a_with_real_linear_and_mlp():
+    """The API file's worked example, verbatim, with hk.Linear and hk.nets.MLP."""
+
+    class RealBlock(hk.Module):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.proj = hk.Linear(3)
+
+        def __call__(self, x):
+            x = self.proj(x)
+            x = hk.Linear(2)(x)
+            x = hk.Linear(2)(x)
+            scale = hk.get_parameter("scale", [2], init=jnp.ones)
+            y = self.head(x)
+            return y * jnp.broadcast_to(scale, y.shape)
+
+        def head(self, x):
+            return hk.Linear(2)(x)
+
+    def f(x):
+        a = RealBlock(name="block")(x)
+        b = RealBlock(name="block")(x)
+        c = RealBlock(name="custom")(x)
+        hk.get_parameter("top", [1], init=jnp.zeros)
+        with hk.name_scope("scope"):
+            hk.Linear(1)(x)
+        hk.nets.MLP([4, 3])(x)
+        return a + b + c
+
+    params = hk.transform(f).init(jax.random.PRNGKey(0), jnp.ones([2, 5]))
+    assert _layout(params) == APPENDIX_A

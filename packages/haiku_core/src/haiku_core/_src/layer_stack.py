@@ -37,6 +37,13 @@ def _select(store: Any, prefix: str) -> dict:
     return out
 
 
+def _layer_keys(frame: base.Frame, num_layers: int) -> jax.Array | None:
+    """One key per layer: a single draw from the sequence, split ``num_layers`` ways."""
+    if frame.rng is None:
+        return None
+    return jax.random.split(base._draw(frame, "hk.layer_stack", None), num_layers)
+
+
 def layer_stack(
     num_layers: int,
     with_per_layer_inputs: bool = False,
@@ -110,7 +117,7 @@ def layer_stack(
 
             inner = hk_transform.transform_with_state(body_fn)
             if frame.is_init:
-                keys = base._draw(frame, "hk.layer_stack", num_layers) if frame.rng else None
+                keys = _layer_keys(frame, num_layers)
 
                 def init_one(key, xs_i):
                     return inner.init(key, carry0, *xs_i)
@@ -146,9 +153,7 @@ def layer_stack(
                 )
                 params = {m: params[m] for m in shapes_p if m in params}
                 state = {m: state[m] for m in shapes_s if m in state}
-            keys = (
-                base._draw(frame, "hk.layer_stack", num_layers) if frame.rng is not None else None
-            )
+            keys = _layer_keys(frame, num_layers)
 
             def scan_body(carry, inp):
                 p_i, s_i, k_i, xs_i = inp
