@@ -20,9 +20,12 @@ into a venv that holds only that package, its runtime dependencies, ``shared_tes
 (editable) and the test tools from the package's ``[dependency-groups] test``, then runs
 pytest from a scratch directory so the installed copy is imported, not ``src/``.
 
-Environment knobs: ``NOX_PYTEST_WORKERS`` (default ``2``; ``-n`` in posargs overrides),
-``NOX_CUDA_EXTRA`` (default ``cuda12``), ``NOX_FLOOR_JAX`` (tests_floor: probe another jax), ``NOX_WHEEL_DIR`` (test sessions install the
-wheel found there instead of building one: release pipelines test what they publish).
+Environment knobs:
+  ``NOX_PYTEST_WORKERS``  pytest-xdist workers (default ``2``; ``-n`` in posargs overrides).
+  ``NOX_CUDA_EXTRA``      jax extra for tests_cuda (default ``cuda12``; e.g. ``cuda13``).
+  ``NOX_FLOOR_JAX``       tests_floor: probe another jax/jaxlib than the declared floor.
+  ``NOX_WHEEL_DIR``       test sessions install the wheel found there instead of building
+                          one (release pipelines test exactly what they publish).
 """
 
 from __future__ import annotations
@@ -46,10 +49,10 @@ SHARED_TESTING = ROOT / "shared_testing"
 MULTIDEVICE_XLA_FLAGS = "--xla_force_host_platform_device_count=8"
 # The API reference lists live next to the project, not inside it.
 API_COVERAGE_SCRIPT = (ROOT / ".." / "shared" / "api" / "api_coverage.py").resolve()
-# Upstream versions the compat session compares against.
 # Tool versions pinned so lint/typecheck agree between laptops and CI.
 RUFF = "ruff==0.17.6"
 PYRIGHT = "pyright==1.1.414"
+# Upstream versions the compat session compares against.
 COMPAT_PINS = ["jax==0.10.2", "jaxlib==0.10.2", "dm-haiku==0.0.17", "rlax==0.1.9"]
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -227,11 +230,27 @@ def _base_test_env(platform: str) -> dict[str, str]:
     }
 
 
-def _install_test_env(session: nox.Session, package: str, *pins: str) -> None:
-    wheel = _build_wheel(
-        session, package, Path(session.create_tmp()).resolve() / "wheel"
-    )
-    _install_wheel(session, wheel, package, *pins)
+def _install_test_env(
+    session: nox.Session, package: str, *pins: str, wheel_deps: bool = True
+) -> None:
+    """Installs the package's wheel (built here, or from $NOX_WHEEL_DIR) and test deps."""
+    wheel_dir = os.environ.get("NOX_WHEEL_DIR")
+    if wheel_dir:
+        # Release pipelines test the exact wheel they are about to publish.
+        found = sorted(Path(wheel_dir).resolve().glob(f"{package}-*-py3-none-any.whl"))
+        if len(found) != 1:
+            session.error(
+                f"NOX_WHEEL_DIR={wheel_dir}: expected one {package} wheel, got {found}"
+            )
+        wheel = found[0]
+    else:
+        tmp = Path(session.create_tmp()).resolve()
+        wheel = _build_wheel(session, package, tmp / "wheel")
+    if wheel_deps:
+        _install_wheel(session, wheel, package, *pins)
+    else:  # probing versions outside the declared range
+        session.install(*pins)
+        _install_wheel(session, wheel, package, "--no-deps")
     session.install("-e", str(SHARED_TESTING), *_test_deps(package), *pins)
 
 
@@ -372,7 +391,8 @@ def tests_floor(session: nox.Session, package: str) -> None:
         f"{name}=={v}" for name, v in pins.items() if name not in ("jax", "jaxlib")
     ]
     session.log(f"floor pins: {' '.join(pin_args)}")
-    _install_test_env(session, package, *pin_args)
+    probing = "NOX_FLOOR_JAX" in os.environ
+    _install_test_env(session, package, *pin_args, wheel_deps=not probing)
     session.run(
         "python",
         "-c",
@@ -439,9 +459,8 @@ def build(session: nox.Session) -> None:
     for package, wheel in wheels.items():
         names = zipfile.ZipFile(wheel).namelist()
         bad = [n for n in names if not n.startswith((f"{package}/", f"{package}-"))]
-        bad += [
-            n for n in names if "/tests/" in n or "shared_testing" in n or "test_" in n
-        ]
+        test_like = r"(^|/)(tests?|tests_compat)/|(^|/)conftest\.py$|shared_testing"
+        bad += [n for n in names if re.search(test_like, n)]
         if bad:
             session.error(f"build: {wheel.name} contains unexpected files: {bad}")
         if f"{package}/py.typed" not in names:
