@@ -267,3 +267,22 @@ def test_legitimate_outer_transforms_do_not_trigger_misuse_checks():
     jax.jit(lambda: t.init(42, XS))()
     ts = hk.transform_with_state(lambda: hk.set_state("s", jnp.ones([2]) * 2))
     jax.jit(lambda: ts.apply({}, {}, None))()
+
+
+def test_check_jax_usage_raises_at_the_store_in_apply():
+    reached = []
+
+    def f(x):
+        jax.jit(lambda y: hk.set_state("s", y))(x)
+        reached.append(True)  # not reached when the check fires inside the jit
+        return x
+
+    t = hk.transform_with_state(f)
+    with hk.config.context(check_jax_usage=True):
+        with pytest.raises(JaxUsageError, match=r"state '~/s' was set inside a raw JAX"):
+            t.apply({}, {}, None, XS)
+        assert reached == []
+        # Whole-function JAX transforms stay legal with the check on.
+        g = hk.transform_with_state(lambda x: hk.set_state("s", x * 2))
+        _, state = jax.jit(g.apply)({}, {}, None, XS)
+        np.testing.assert_allclose(state["~"]["s"], XS * 2)

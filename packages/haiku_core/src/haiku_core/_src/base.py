@@ -102,6 +102,7 @@ class Frame:
 
     __slots__ = (
         "creators",
+        "concrete_inputs",
         "eager",
         "fast",
         "getters",
@@ -146,6 +147,8 @@ class Frame:
         self.eager: bool | None = None
         self.suspicious: list[str] = []
         self.inputs: Any = None
+        self.concrete_inputs: bool | None = None
+        self.concrete_inputs: bool | None = None
         self.lift_prefix: str | None = None
         self.used_lifted: set = set()
 
@@ -153,20 +156,32 @@ class Frame:
         self.fast = not (self.is_init or self.getters or self.creators)
 
     def inputs_concrete(self) -> bool:
-        """True when no explicit input of init/apply is a tracer."""
-        if self.eager is not None:
-            return self.eager
-        leaves = jax.tree.leaves(self.inputs)
-        concrete = not any(isinstance(x, Tracer) for x in leaves)
-        self.inputs = None
-        self.eager = concrete
+        """True when no explicit input of init/apply is a tracer (computed once)."""
+        concrete = self.concrete_inputs
+        if concrete is None:
+            leaves = jax.tree.leaves(self.inputs)
+            concrete = self.concrete_inputs = not any(isinstance(x, Tracer) for x in leaves)
+            self.inputs = None
         return concrete
 
     def note_tracer(self, what: str, value: Any) -> None:
-        """Records (or raises for) a tracer stored into this frame."""
+        """Checks a value about to be stored in this frame (params, state, rng).
+
+        A tracer stored while the frame is known to run outside any JAX trace
+        (``eager``) can only come from a raw transform nested in the function: raise
+        now. When that is unknown (apply, without ``check_jax_usage``) and the
+        explicit inputs were concrete, remember it; :func:`check_leaks` decides when
+        the transform returns.
+        """
         if not isinstance(value, Tracer):
             return
-        if self.inputs_concrete():
+        eager = self.eager
+        if eager is True:
+            raise JaxUsageError(
+                f"haiku_core: {what} inside a raw JAX transform, so its value is a tracer "
+                "that cannot leave that transform. " + _RAW_TRANSFORM_HINT
+            )
+        if eager is None and self.inputs_concrete():
             self.suspicious.append(what)
 
 
@@ -403,8 +418,7 @@ def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
         else:
             value = init(shape, dtype)
         if value is not DO_NOT_STORE:
-            if isinstance(value, Tracer):
-                _init_store_check(frame, f"parameter '{full_name}' was created")
+            frame.note_tracer(f"parameter '{full_name}' was created", value)
             params.setdefault(bundle, {})[name] = value
     else:
         raise _missing_param(frame, bundle, name)
@@ -413,16 +427,6 @@ def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
             ctx = _make_getter_ctx(frame, full_name, dtype, shape, init)
         value = _run_chain(frame.getters, lambda v: v, (value,), ctx)
     return value
-
-
-def _init_store_check(frame: Frame, what: str) -> None:
-    if frame.eager is True:
-        raise JaxUsageError(
-            f"haiku_core: {what} inside a raw JAX transform, so its value is a tracer that "
-            "cannot leave that transform. " + _RAW_TRANSFORM_HINT
-        )
-    if frame.eager is None and frame.inputs_concrete():
-        frame.suspicious.append(what)
 
 
 def _make_getter_ctx(frame, full_name, dtype, shape, init):
@@ -525,11 +529,7 @@ def get_state(
         else:
             value = init(shape_t, dtype)
         if value is not DO_NOT_STORE:
-            if isinstance(value, Tracer):
-                if frame.is_init:
-                    _init_store_check(frame, f"state '{bundle}/{name}' was set")
-                else:
-                    frame.note_tracer(f"state '{bundle}/{name}' (set)", value)
+            frame.note_tracer(f"state '{bundle}/{name}' was set", value)
             _store_state(frame, state, bundle, name, value, initial=True)
     if frame.state_getters:
         ctx = _make_getter_ctx(frame, f"{bundle}/{name}", dtype, value.shape, init)
@@ -578,11 +578,7 @@ def set_state(name: str, value: Any) -> None:
         value = _run_chain(frame.setters, lambda v: v, (value,), ctx)
         if value is DO_NOT_STORE:
             return
-    if isinstance(value, Tracer):
-        if frame.is_init:
-            _init_store_check(frame, f"state '{bundle}/{name}' was set")
-        else:
-            frame.note_tracer(f"state '{bundle}/{name}' (set)", value)
+    frame.note_tracer(f"state '{bundle}/{name}' was set", value)
     _store_state(frame, state, bundle, name, value)
 
 
@@ -768,11 +764,7 @@ def _draw(frame: Frame, what: str, num: int | None) -> jax.Array:
             f"haiku_core: `{what}` found a random key that leaked out of an inner JAX "
             "transform. " + _RAW_TRANSFORM_HINT
         ) from e
-    if isinstance(seq._key, Tracer):
-        if frame.is_init:
-            _init_store_check(frame, "the rng sequence was advanced")
-        else:
-            frame.note_tracer("the rng sequence (a key was drawn)", seq._key)
+    frame.note_tracer("the rng sequence was advanced", seq._key)
     return key
 
 

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from jax.core import Tracer
 
 from haiku_core._src import base
+from haiku_core._src import config as _config
 from haiku_core._src.base import Frame, PRNGSequence, _local
 from haiku_core._src.errors import NonEmptyStateError
 
@@ -129,8 +130,11 @@ def _finish(frame: Frame) -> None:
         base.check_leaks(frame)
 
 
-def _tracer_free(tree: Any) -> bool:
-    return not any(isinstance(x, Tracer) for x in jax.tree.leaves(tree))
+def _under_no_trace(inputs: Any) -> bool:
+    """True when neither the inputs nor a fresh op are tracers (no enclosing trace)."""
+    if any(isinstance(x, Tracer) for x in jax.tree.leaves(inputs)):
+        return False
+    return not isinstance(jnp.zeros((), jnp.float32), Tracer)
 
 
 def _run_init(f, rng, args, kwargs, with_state: bool):
@@ -141,9 +145,7 @@ def _run_init(f, rng, args, kwargs, with_state: bool):
     frame = Frame(params, state, initial, seq, True)
     # Init is not on the hot path: decide once whether we run under an outer trace.
     key = seq._key if seq is not None else None
-    frame.eager = _tracer_free((args, kwargs, key)) and not isinstance(
-        jnp.zeros((), jnp.float32), Tracer
-    )
+    frame.eager = _under_no_trace((args, kwargs, key))
     frames = _local.frames
     frames.append(frame)
     try:
@@ -189,6 +191,8 @@ def transform_with_state(f: Callable[..., Any]) -> TransformedWithState:
         current = {k: dict(v) for k, v in state.items()}
         frame = Frame(params, current, state, rng, False)
         frame.inputs = (params, state, args, kwargs, rng and rng._key)
+        if _config._CONFIG.check_jax_usage:
+            frame.eager = _under_no_trace(frame.inputs)
         frames = _local.frames
         frames.append(frame)
         try:
@@ -246,6 +250,8 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
             params = {}
         frame = Frame(params, None, None, rng, False)
         frame.inputs = (params, args, kwargs, rng and rng._key)
+        if _config._CONFIG.check_jax_usage:
+            frame.eager = _under_no_trace(frame.inputs)
         frames = _local.frames
         frames.append(frame)
         try:
