@@ -12,10 +12,11 @@ class Config:
     """Global options.
 
     Attributes:
-      check_jax_usage: if True, additionally verify at the end of every ``init`` /
-        ``apply`` that no value stored in params/state/rng came from a raw JAX
-        transform nested inside the transformed function (the cheap checks at
-        creation time are always on).
+      check_jax_usage: if True, ``apply`` also probes (one small op per call)
+        whether it runs under an enclosing JAX trace, so a value stored into
+        params/state/rng from a raw JAX transform nested inside the function raises
+        at the point it is stored. ``init`` always does this; without the flag
+        ``apply`` reports such values when it returns.
       module_auto_repr: if True, ``repr(module)`` shows its constructor arguments.
       restore_flatmap: accepted for compatibility; params are always plain dicts.
       rng_reserve_size: how many keys the RNG sequence splits at once when it
