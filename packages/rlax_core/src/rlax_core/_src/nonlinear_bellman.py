@@ -177,7 +177,8 @@ def unbiased_transform_pair(
             x = x.astype(jnp.float32)
         s = support(x.dtype)
         x = jnp.clip(x, s[0], s[-1])
-        lower = jnp.clip(jnp.sum(x[..., None] >= s, axis=-1) - 1, 0, num_bins - 2)
+        s_b = jnp.reshape(s, (1,) * x.ndim + (num_bins,))
+        lower = jnp.clip(jnp.sum(x[..., None] >= s_b, axis=-1) - 1, 0, num_bins - 2)
         s_lower = s[lower]
         s_upper = s[lower + 1]
         p_upper = (x - s_lower) / (s_upper - s_lower)
@@ -188,7 +189,8 @@ def unbiased_transform_pair(
 
     def apply_inv(probs):
         probs = jnp.asarray(probs)
-        return jnp.sum(probs * support(probs.dtype), axis=-1)
+        s = jnp.reshape(support(probs.dtype), (1,) * (probs.ndim - 1) + (num_bins,))
+        return jnp.sum(probs * s, axis=-1)
 
     return TxPair(apply, apply_inv)
 

@@ -273,6 +273,7 @@ def transform_from_2hot(
             f"got shape {probs.shape}."
         )
     bins = _bin_values(min_value, max_value, num_bins, probs.dtype)
+    bins = jnp.reshape(bins, (1,) * (probs.ndim - 1) + (num_bins,))
     return jnp.sum(probs * bins, axis=-1)
 
 
