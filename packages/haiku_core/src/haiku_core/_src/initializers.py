@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from haiku_core._src import base
 from haiku_core._src import typing as hk_typing
 
 __all__ = [
@@ -58,9 +59,6 @@ def _public(cls: type) -> type:
 
 
 def _next_key() -> jax.Array:
-    # Imported lazily: ``base`` is the module system and must not depend on us.
-    from haiku_core._src import base
-
     return base.next_rng_key()
 
 

@@ -39,6 +39,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from haiku_core._src import module as hk_module
+
 __all__ = [
     "Policy",
     "clear_policy",
@@ -257,9 +259,7 @@ _CURRENT = _Current()
 def _sync_active() -> None:
     # The module system takes its slow path (which applies policies) only while a
     # policy is registered; keep its flag in step with the registry.
-    from haiku_core._src import module
-
-    flag = getattr(module, "_MP_ACTIVE", None)
+    flag = getattr(hk_module, "_MP_ACTIVE", None)
     if flag is not None:
         flag[0] = bool(_POLICIES)
 
