@@ -112,7 +112,7 @@ def make_module_class() -> type:
     if _MODULE_CLASS:
         return _MODULE_CLASS[0]
     try:
-        import flax.linen as nn
+        import flax.linen as nn  # pyright: ignore[reportMissingImports]
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("hk.experimental.flax.Module needs flax: `pip install flax`.") from e
 

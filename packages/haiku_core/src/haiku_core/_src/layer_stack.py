@@ -103,17 +103,15 @@ def layer_stack(
 
             if with_per_layer_inputs:
                 carry0, xs = args[0], args[1:]
-
-                def body_fn(carry, *xs_i):
-                    return f(carry, *xs_i, **layer_kwargs)
-
             else:
                 carry0, xs = args, ()
-                single = len(args) == 1
+            single = len(args) == 1
 
-                def body_fn(carry, *xs_i):
-                    out = f(*carry, **layer_kwargs)
-                    return ((out,) if single else tuple(out)), None
+            def body_fn(carry, *xs_i):
+                if with_per_layer_inputs:
+                    return f(carry, *xs_i, **layer_kwargs)
+                out = f(*carry, **layer_kwargs)
+                return ((out,) if single else tuple(out)), None
 
             inner = hk_transform.transform_with_state(body_fn)
             if frame.is_init:

@@ -294,30 +294,26 @@ def without_apply_rng(f: TransformedT) -> TransformedT:
       TypeError: if ``f`` is not a transformed pair.
     """
     if isinstance(f, (Transformed, MultiTransformed)):
-
-        def wrap(apply):
-            @functools.wraps(apply)
-            def apply_fn(params, *args, **kwargs):
-                return apply(params, None, *args, **kwargs)
-
-            _drop_param(apply_fn, apply, "rng")
-            return apply_fn
-
+        with_state = False
     elif isinstance(f, (TransformedWithState, MultiTransformedWithState)):
-
-        def wrap(apply):
-            @functools.wraps(apply)
-            def apply_fn(params, state, *args, **kwargs):
-                return apply(params, state, None, *args, **kwargs)
-
-            _drop_param(apply_fn, apply, "rng")
-            return apply_fn
-
+        with_state = True
     else:
         raise TypeError(
             "hk.without_apply_rng: expected the result of hk.transform / "
             f"hk.transform_with_state / hk.multi_transform*, got {type(f).__name__}."
         )
+
+    def wrap(apply):
+        def stateful_apply(params, state, *args, **kwargs):
+            return apply(params, state, None, *args, **kwargs)
+
+        def stateless_apply(params, *args, **kwargs):
+            return apply(params, None, *args, **kwargs)
+
+        apply_fn = functools.wraps(apply)(stateful_apply if with_state else stateless_apply)
+        _drop_param(apply_fn, apply, "rng")
+        return apply_fn
+
     if isinstance(f, (MultiTransformed, MultiTransformedWithState)):
         return type(f)(f.init, jax.tree.map(wrap, f.apply))  # type: ignore[return-value]
     return type(f)(f.init, wrap(f.apply))  # type: ignore[return-value]
