@@ -236,7 +236,7 @@ def test_uniform_scaling_bounds(fixed_keys):
 
 @pytest.mark.parametrize(
     "shape,axis",
-    [((6, 3), -1), ((3, 6), -1), ((4, 4), 0), ((3, 2, 4), 0), ((2, 5, 3), 1), ((2, 3, 8), -1)],
+    [((6, 3), -1), ((3, 6), -1), ((3, 2, 4), 0), ((2, 5, 3), 1)],
 )
 def test_orthogonal_is_orthogonal_along_axis(fixed_keys, shape, axis):
     scale = 1.7
