@@ -464,3 +464,21 @@ def test_appendix_a_with_real_linear_and_mlp():
 
     params = hk.transform(f).init(jax.random.PRNGKey(0), jnp.ones([2, 5]))
     assert _layout(params) == APPENDIX_A
+
+
+def test_auto_repr_shows_explicit_constructor_args():
+    class M(hk.Module):
+        def __init__(self, a, b=2, name=None):
+            super().__init__(name=name)
+
+    reprs = []
+
+    def f():
+        reprs.append(repr(M(1)))
+        reprs.append(repr(M(1, b=5, name="x")))
+        with hk.config.context(module_auto_repr=False):
+            reprs.append(repr(M(1)))
+
+    hk.transform(f).init(None)
+    assert reprs[:2] == ["M(a=1)", "M(a=1, b=5, name='x')"]
+    assert reprs[2].startswith("<") and "object at" in reprs[2]

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
 import jax
 
 from haiku_core._src import base
+from haiku_core._src import config as _config
 from haiku_core._src.base import COUNTERS, METHOD, MODULE, ROOT_SCOPE, SCOPE, USED, _local
 
 __all__ = [
@@ -342,6 +343,7 @@ class ModuleMetaclass(abc.ABCMeta):
                 "modules inside a function `f` and call `hk.transform(f).init/apply`."
             )
         module = cls.__new__(cls, *args, **kwargs)
+        module._hk_ctor = (args, kwargs)
         stack = frames[-1].stack
         entry = [module, "__init__", None, None, None]
         stack.append(entry)
@@ -447,7 +449,27 @@ class Module(metaclass=ModuleMetaclass):
         return _owned(base.frame_or_raise("Module.state_dict").state, self._hk_name)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self._hk_name!r})"
+        if not _config._CONFIG.module_auto_repr:
+            return object.__repr__(self)
+        args, kwargs = getattr(self, "_hk_ctor", ((), {}))
+        try:
+            sig = inspect.signature(type(self).__init__)
+            bound = sig.bind(None, *args, **kwargs)
+        except (TypeError, ValueError):
+            parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+        else:
+            parts = []
+            for i, (k, v) in enumerate(bound.arguments.items()):
+                if i == 0:
+                    continue  # self
+                kind = sig.parameters[k].kind
+                if kind is inspect.Parameter.VAR_POSITIONAL:
+                    parts.extend(repr(a) for a in v)
+                elif kind is inspect.Parameter.VAR_KEYWORD:
+                    parts.extend(f"{kk}={vv!r}" for kk, vv in v.items())
+                else:
+                    parts.append(f"{k}={v!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
 
 def _owned(store: Any, name: str | None) -> dict:
