@@ -312,7 +312,9 @@ def gaussian_diagonal(sigma=None) -> ContinuousDistribution:
     """
     default_sigma = sigma
 
-    def sample_fn(key: ArrayLike, mu: ArrayLike, sigma: ArrayLike = default_sigma) -> jax.Array:
+    def sample_fn(
+        key: ArrayLike, mu: ArrayLike, sigma: ArrayLike | None = default_sigma
+    ) -> jax.Array:
         sigma = _require_sigma("rlax_core.gaussian_diagonal.sample", sigma)
         mu = jnp.asarray(mu)
         shape = jnp.broadcast_shapes(mu.shape, sigma.shape)
@@ -320,18 +322,24 @@ def gaussian_diagonal(sigma=None) -> ContinuousDistribution:
         noise = jnp.reshape(jax.random.normal(key, shape=(1, *shape), dtype=mu.dtype), shape)
         return mu + sigma * noise
 
-    def logprob_fn(sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike = default_sigma) -> jax.Array:
+    def logprob_fn(
+        sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike | None = default_sigma
+    ) -> jax.Array:
         sigma = _require_sigma("rlax_core.gaussian_diagonal.logprob", sigma)
         return _gaussian_logprob(jnp.asarray(sample), jnp.asarray(mu), sigma)
 
-    def prob_fn(sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike = default_sigma) -> jax.Array:
+    def prob_fn(
+        sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike | None = default_sigma
+    ) -> jax.Array:
         return jnp.exp(logprob_fn(sample, mu, sigma))
 
-    def entropy_fn(mu: ArrayLike, sigma: ArrayLike = default_sigma) -> jax.Array:
+    def entropy_fn(mu: ArrayLike, sigma: ArrayLike | None = default_sigma) -> jax.Array:
         sigma = _require_sigma("rlax_core.gaussian_diagonal.entropy", sigma)
         return _gaussian_entropy(jnp.asarray(mu), sigma)
 
-    def kl_to_standard_normal_fn(mu: ArrayLike, sigma: ArrayLike = default_sigma) -> jax.Array:
+    def kl_to_standard_normal_fn(
+        mu: ArrayLike, sigma: ArrayLike | None = default_sigma
+    ) -> jax.Array:
         sigma = _require_sigma("rlax_core.gaussian_diagonal.kl_to_standard_normal", sigma)
         mu = jnp.asarray(mu)
         return multivariate_normal_kl_divergence(mu, sigma, jnp.zeros_like(mu), jnp.ones_like(mu))

@@ -66,7 +66,7 @@ def knn_query(
             f"got shape {query_points.shape} vs data {data.shape}."
         )
     pairwise = jax.vmap(jax.vmap(metric, in_axes=(None, 0)), in_axes=(0, None))
-    neg_distances = -pairwise(query_points, data)
+    neg_distances = -jnp.asarray(pairwise(query_points, data))
     k = min(int(num_neighbors), data.shape[0])
     values, indices = jax.lax.top_k(neg_distances, k)
     return KNNQueryResult(

@@ -167,7 +167,7 @@ def episodic_memory_intrinsic_rewards(
         )
     else:
         query_memory = jnp.asarray(intrinsic_reward_state.memory)
-    state = intrinsic_reward_state
+    state: IntrinsicRewardState = intrinsic_reward_state
     memory_size = query_memory.shape[0]
 
     knn = episodic_memory.knn_query(query_memory, embeddings, num_neighbors)

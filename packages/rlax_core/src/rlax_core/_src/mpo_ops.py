@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -42,7 +42,7 @@ class MpoOutputs(NamedTuple):
     kl_loss: jax.Array
     alpha_loss: jax.Array
     normalized_weights: jax.Array
-    num_samples: jax.Array | int
+    num_samples: jax.Array | int | float
 
 
 _DEFAULT_PROJECTION = functools.partial(jnp.clip, min=1e-10)
@@ -84,8 +84,8 @@ def compute_parametric_kl_penalty_and_dual_loss(
             "rlax_core.compute_parametric_kl_penalty_and_dual_loss: `kl_constraints` must "
             "hold at least one (kl, LagrangePenalty) pair."
         )
-    kl_loss = 0.0
-    alpha_loss = 0.0
+    kl_loss: Any = 0.0
+    alpha_loss: Any = 0.0
     for kl, constraint in kl_constraints:
         kl = jnp.asarray(kl)
         alpha = projection_operator(jnp.asarray(constraint.alpha))

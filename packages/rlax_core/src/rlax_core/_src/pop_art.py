@@ -43,7 +43,7 @@ class PopArtOutput(NamedTuple):
     unnormalized: jax.Array
 
 
-def _gather(values: jax.Array, indices: jax.Array) -> jax.Array:
+def _gather(values: ArrayLike, indices: ArrayLike) -> jax.Array:
     return jnp.take(values, jnp.asarray(indices).astype(jnp.int32), axis=0)
 
 

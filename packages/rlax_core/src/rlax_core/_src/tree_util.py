@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import jax
@@ -79,7 +79,7 @@ def mappable_dataclass(cls: type[_T] | None = None, *, frozen: bool = False) -> 
         def flatten(x: Any) -> tuple[list[Any], None]:
             return [getattr(x, n) for n in names], None
 
-        def unflatten(_: None, children: Sequence[Any]) -> Any:
+        def unflatten(_: None, children: Iterable[Any]) -> Any:
             obj = object.__new__(c)
             for n, v in zip(names, children, strict=True):
                 object.__setattr__(obj, n, v)
@@ -195,7 +195,7 @@ def tree_split_leaves(tree_like: Any, axis: int = 0, keepdim: bool = False) -> t
     return tuple(jax.tree.unflatten(treedef, [s[i] for s in split]) for i in range(n))
 
 
-def _replace_masked(data: jax.Array, replacement: Any, mask: jax.Array) -> jax.Array:
+def _replace_masked(data: ArrayLike, replacement: Any, mask: ArrayLike) -> jax.Array:
     data = jnp.asarray(data)
     mask = jnp.asarray(mask)
     if mask.shape != data.shape[: mask.ndim]:
