@@ -287,6 +287,11 @@ def test_bad_shape_raises():
         inits.Constant(0.0)(("a",), jnp.float32)
 
 
+def test_fan_in_axes_out_of_range_raises():
+    with pytest.raises(ValueError, match=r"VarianceScaling.*`fan_in_axes`.*\[4\].*\(2, 3, 4, 5\)"):
+        inits.VarianceScaling(fan_in_axes=(0, 4))((2, 3, 4, 5), jnp.float32)
+
+
 def test_public_module_path():
     assert inits.VarianceScaling.__module__ == "haiku_core.initializers"
     assert inits.Initializer is impl.Initializer

@@ -95,6 +95,12 @@ def _compute_fans(
     if len(shape) == 2:
         return shape[0], shape[1]
     if fan_in_axes is not None:
+        bad = [a for a in fan_in_axes if not -len(shape) <= a < len(shape)]
+        if bad:
+            raise ValueError(
+                f"{_PUBLIC}.VarianceScaling: `fan_in_axes` {tuple(fan_in_axes)} has axes "
+                f"{bad} out of range for a kernel of shape {shape}."
+            )
         axes = {a % len(shape) for a in fan_in_axes}
         fan_in = math.prod(shape[a] for a in sorted(axes))
         fan_out = math.prod(d for i, d in enumerate(shape) if i not in axes)
