@@ -492,3 +492,22 @@ def tree_bytes(tree: Any) -> int:
     48
     """
     return builtins.sum(_leaf_size_bytes("tree_bytes", x)[1] for x in jax.tree.leaves(tree))
+
+
+# Public functions report the public namespace (reprs, docs, doctest collection).
+for _fn in (
+    filter,
+    is_subset,
+    map,
+    merge,
+    partition,
+    partition_n,
+    to_haiku_dict,
+    to_immutable_dict,
+    to_mutable_dict,
+    traverse,
+    tree_bytes,
+    tree_size,
+):
+    _fn.__module__ = _PUBLIC
+del _fn

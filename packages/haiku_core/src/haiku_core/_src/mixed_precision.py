@@ -430,3 +430,18 @@ def _policy_scope(policy: Any) -> Iterator[None]:
         yield
     finally:
         _CURRENT.stack.pop()
+
+
+# Public names report the public namespace (reprs, docs, doctest collection).
+for _obj in (
+    Policy,
+    clear_policy,
+    current_policy,
+    get_policy,
+    half_dtype,
+    parse_policy,
+    push_policy,
+    set_policy,
+):
+    _obj.__module__ = _PUBLIC
+del _obj

@@ -263,3 +263,18 @@ def create_from_tuple(
                 f"pair of ints, got {pair!r} (from `padding`={padding!r})."
             )
     return tuple((int(b), int(a)) for b, a in pairs)
+
+
+# Public functions report the public namespace (reprs, docs, doctest collection).
+for _fn in (
+    causal,
+    create_from_padfn,
+    create_from_tuple,
+    full,
+    is_padfn,
+    reverse_causal,
+    same,
+    valid,
+):
+    _fn.__module__ = _PUBLIC
+del _fn
