@@ -93,8 +93,9 @@ def lambda_returns(
       Sutton & Barto (2018), Reinforcement Learning: An Introduction, 2nd ed., section 12.1.
 
     Examples:
-      >>> lambda_returns(jnp.array([1.0, 1.0]), jnp.array([0.5, 0.5]), jnp.array([2.0, 2.0]))
-      Array([2. , 2. ], dtype=float32)
+      >>> lambda_returns(
+      ...     jnp.array([1.0, 1.0]), jnp.array([0.5, 0.5]), jnp.array([2.0, 2.0])).tolist()
+      [2.0, 2.0]
     """
     fn = "rlax_core.lambda_returns"
     checks.check_rank(fn, r_t=(r_t, 1), discount_t=(discount_t, 1), v_t=(v_t, 1))
@@ -154,8 +155,8 @@ def discounted_returns(
       Sutton & Barto (2018), Reinforcement Learning: An Introduction, 2nd ed., section 3.3.
 
     Examples:
-      >>> discounted_returns(jnp.array([1.0, 1.0]), jnp.array([0.5, 0.5]), 2.0)
-      Array([2. , 2. ], dtype=float32)
+      >>> discounted_returns(jnp.array([1.0, 1.0]), jnp.array([0.5, 0.5]), 2.0).tolist()
+      [2.0, 2.0]
     """
     fn = "rlax_core.discounted_returns"
     checks.check_rank(fn, r_t=(r_t, 1), discount_t=(discount_t, 1), v_t=(v_t, {0, 1}))
