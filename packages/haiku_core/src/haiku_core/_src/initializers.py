@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -53,7 +53,10 @@ _PUBLIC = "haiku_core.initializers"
 _TRUNCATED_STDDEV = 0.87962566103423978
 
 
-def _public(cls: type) -> type:
+_C = TypeVar("_C", bound=type)
+
+
+def _public(cls: _C) -> _C:
     cls.__module__ = _PUBLIC
     return cls
 
