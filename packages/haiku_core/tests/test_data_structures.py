@@ -10,6 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from haiku_core import data_structures as ds
 from haiku_core._src.data_structures import FlatMap
@@ -280,3 +282,41 @@ def test_to_haiku_dict_deep_copies_mappings():
 def test_conversions_reject_non_mappings(fn):
     with pytest.raises(TypeError, match=rf"{fn.__name__}.*Mapping.*list"):
         fn([1, 2])
+
+
+# --- properties -------------------------------------------------------------------------
+
+_names = st.text(alphabet="abc/~_0", min_size=1, max_size=4)
+_structures = st.dictionaries(
+    _names, st.dictionaries(_names, st.integers(-5, 5), min_size=1, max_size=3), max_size=4
+)
+
+
+def _entries(structure):
+    return {(m, n): v for m, n, v in ds.traverse(structure)}
+
+
+@given(structure=_structures, n=st.integers(1, 4))
+def test_partition_n_is_a_disjoint_cover(structure, n):
+    parts = ds.partition_n(lambda m, name, v: abs(v) % n, structure, n)
+    assert len(parts) == n
+    seen: dict = {}
+    for i, part in enumerate(parts):
+        for key, v in _entries(part).items():
+            assert key not in seen and abs(v) % n == i
+            seen[key] = v
+    assert seen == _entries(structure)
+    assert _entries(ds.merge(*parts)) == _entries(structure)
+
+
+@given(structure=_structures)
+def test_partition_filter_map_agree(structure):
+    pred = lambda m, n, v: v > 0
+    yes, no = ds.partition(pred, structure)
+    assert yes == ds.filter(pred, structure)
+    assert no == ds.filter(lambda m, n, v: not pred(m, n, v), structure)
+    assert _entries(ds.map(lambda m, n, v: v * 2, structure)) == {
+        k: v * 2 for k, v in _entries(structure).items()
+    }
+    assert ds.is_subset(subset=yes, superset=structure)
+    assert ds.is_subset(subset=structure, superset=ds.merge(yes, no))
