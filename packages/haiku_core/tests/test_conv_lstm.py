@@ -51,7 +51,7 @@ def rtransform(f, seed=0, scale=0.5):
         rng = np.random.RandomState(seed + len(creator.seen))
         creator.seen.append(shape)
         value = np.asarray(scale * rng.randn(*shape)).astype(jnp.dtype(dtype))
-        return next_creator(shape, dtype, lambda s, d: jnp.asarray(value))
+        return next_creator(shape, dtype, lambda s, d: jnp.asarray(value, dtype=d))
 
     def wrapped(*args, **kwargs):
         creator.seen = []

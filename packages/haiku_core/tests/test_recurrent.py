@@ -67,7 +67,7 @@ def rtransform(f, seed=0, scale=0.5):
         rng = np.random.RandomState(seed + len(creator.seen))
         creator.seen.append(shape)
         value = np.asarray(scale * rng.randn(*shape)).astype(jnp.dtype(dtype))
-        return next_creator(shape, dtype, lambda s, d: jnp.asarray(value))
+        return next_creator(shape, dtype, lambda s, d: jnp.asarray(value, dtype=d))
 
     def wrapped(*args, **kwargs):
         creator.seen = []
@@ -762,6 +762,48 @@ def test_bfloat16_compute():
     assert_trees_allclose(
         jax.tree.map(lambda v: v.astype(jnp.float32), out), out32, rtol=3e-2, atol=3e-2
     )
+
+
+def test_hk_remat_step_same_values_and_grads():
+    xs = rand(4, 2, 3)
+
+    def f(xs, remat):
+        core = hk.LSTM(4)
+        step = hk.remat(lambda x, s: core(x, s)) if remat else core
+        return hk.dynamic_unroll(step, xs, core.initial_state(2))[0]
+
+    plain = rtransform(lambda xs: f(xs, False))
+    remat = rtransform(lambda xs: f(xs, True))
+    params = plain.init(KEY, xs)
+    # hk.remat traces the step, so (as in dm-haiku) names come back sorted: compare as sets.
+    assert sorted(snapshot(remat.init(KEY, xs))) == sorted(snapshot(params))
+    np.testing.assert_allclose(
+        remat.apply(params, None, xs), plain.apply(params, None, xs), rtol=RTOL
+    )
+    loss = lambda t: lambda p: jnp.sum(t.apply(p, None, xs) ** 2)
+    assert_trees_allclose(
+        jax.grad(loss(remat))(params), jax.grad(loss(plain))(params), rtol=RTOL, atol=ATOL
+    )
+
+
+def test_mixed_precision_policy_on_lstm():
+    xs = rand(3, 2, 5)
+
+    def run(xs):
+        core = hk.LSTM(4)
+        return hk.dynamic_unroll(core, xs, core.initial_state(2))
+
+    t = rtransform(run)
+    params = t.init(KEY, xs)
+    ref_out, _ = t.apply(params, None, xs)
+    policy = hk.mixed_precision.Policy.from_string("params=float32,compute=bfloat16,output=float32")
+    with hk.mixed_precision.push_policy(hk.LSTM, policy):
+        mp_params = t.init(KEY, xs)
+        out, state = t.apply(params, None, xs)
+    assert {v.dtype for v in jax.tree.leaves(mp_params)} == {jnp.dtype(jnp.float32)}
+    assert out.dtype == state.hidden.dtype == state.cell.dtype == jnp.float32
+    np.testing.assert_allclose(out, ref_out, rtol=5e-2, atol=5e-2)
+    assert not np.array_equal(out, ref_out)  # computed in bfloat16
 
 
 def test_gru_bf16_inputs_create_bf16_params_like_upstream():

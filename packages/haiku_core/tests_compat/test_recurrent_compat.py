@@ -45,7 +45,7 @@ def _random_init(hk, f, seed=0, scale=0.5):
         rng = np.random.RandomState(seed + len(creator.seen))
         creator.seen.append(shape)
         value = np.asarray(scale * rng.randn(*shape)).astype(jnp.dtype(dtype))
-        return next_creator(shape, dtype, lambda s, d: jnp.asarray(value))
+        return next_creator(shape, dtype, lambda s, d: jnp.asarray(value, dtype=d))
 
     def wrapped(*args):
         creator.seen = []
@@ -365,3 +365,35 @@ def test_default_initialisation_is_bit_identical_given_the_same_key():
             np.testing.assert_array_equal(
                 np.asarray(our_params[mod][name]), np.asarray(value), err_msg=f"{mod}/{name}"
             )
+
+
+def test_mixed_precision_policy_on_lstm_and_gru():
+    jmp = pytest.importorskip("jmp", reason="upstream mixed precision needs jmp")
+    spec = "params=float32,compute=bfloat16,output=float32"
+
+    def make(hk):
+        def f(x):
+            lstm, gru = hk.LSTM(4), hk.GRU(3)
+            return (
+                hk.dynamic_unroll(lstm, x, lstm.initial_state(2)),
+                hk.dynamic_unroll(gru, x, gru.initial_state(2)),
+            )
+
+        return f
+
+    x = _x(3, 2, 5)
+    up, ours = _Upstream(_random_init(hk_up, make(hk_up))), _random_init(hkc, make(hkc))
+    for cls in ("LSTM", "GRU"):
+        hk_up.mixed_precision.set_policy(getattr(hk_up, cls), jmp.get_policy(spec))
+        hkc.mixed_precision.set_policy(
+            getattr(hkc, cls), hkc.mixed_precision.Policy.from_string(spec)
+        )
+    try:
+        up_params = up.init(jax.random.PRNGKey(0), x)
+        our_params = ours.init(jax.random.PRNGKey(0), x)
+        assert _tree_spec(our_params) == _tree_spec(up_params)
+        _assert_close(ours.apply(up_params, None, x), up.apply(up_params, None, x), "outputs")
+    finally:
+        for cls in ("LSTM", "GRU"):
+            hk_up.mixed_precision.clear_policy(getattr(hk_up, cls))
+            hkc.mixed_precision.clear_policy(getattr(hkc, cls))
