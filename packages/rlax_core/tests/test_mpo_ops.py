@@ -158,3 +158,15 @@ def test_vmpo_cross_device_equals_single_device(np_rng):
         sharded[1].normalized_weights, whole[1].normalized_weights, rtol=1e-5
     )
     np.testing.assert_allclose(sharded[0], whole[0], rtol=1e-5)
+
+
+def test_mpo_per_dimension_temperature_broadcasts_explicitly(np_rng):
+    q = np_rng.normal(size=(4, 3, 2)).astype(np.float32)
+    tc = rlax.LagrangePenalty(jnp.array([0.5, 2.0]), 0.1, True)
+    loss, w, _ = rlax.mpo_compute_weights_and_temperature_loss(q, tc, PROJ)
+    for d, eta in enumerate([0.5, 2.0]):
+        qt = q[..., d].astype(np.float64) / eta
+        np.testing.assert_allclose(w[..., d], np.exp(qt - _np_logsumexp(qt, 0)[None]), rtol=1e-5)
+        np.testing.assert_allclose(
+            loss[:, d], eta * (0.1 + _np_logsumexp(qt, 0) - np.log(4)), rtol=1e-5
+        )

@@ -380,6 +380,20 @@ def test_mpo_e_steps(rng):
         rlax_core.vmpo_compute_weights_and_temperature_loss(q, ones, ones, tc, _PROJ, 0.5),
         rlax.vmpo_compute_weights_and_temperature_loss(q, ones, ones, tc, _PROJ, 0.5),
     )
+    # Per-dimension temperature: Q [S, B, D] with alpha [D].
+    q3, lp3 = f32(rng.normal(size=(4, 3, 2))), f32(rng.normal(size=(4, 3, 2)))
+    kl3 = f32(rng.uniform(size=(3, 2)))
+    for tpd in [True, False]:
+        outs = [
+            m.mpo_loss(
+                lp3,
+                q3,
+                m.LagrangePenalty(jnp.asarray([0.5, 2.0]), 0.1, tpd),
+                [(kl3, m.LagrangePenalty(jnp.asarray(1.0), 0.01))],
+            )
+            for m in (rlax_core, rlax)
+        ]
+        close(outs[0], outs[1])
     kl = f32(rng.uniform(size=(3, 2)))
     for pd, alpha in [(False, jnp.asarray(2.0)), (True, jnp.asarray([2.0, 3.0]))]:
         c = [(kl, rlax.LagrangePenalty(alpha, 0.01, pd))]

@@ -129,10 +129,12 @@ def mpo_compute_weights_and_temperature_loss(
     """
     q = jnp.asarray(sample_q_values)
     temperature = projection_operator(jnp.asarray(temperature_constraint.alpha))
-    tempered = q / temperature
+    # A per-dimension temperature ([D]) applies along the trailing axis of Q ([S, ..., D]).
+    tempered = q / jnp.broadcast_to(temperature, q.shape)
     num_samples = q.shape[sample_axis]
     weights = jax.nn.softmax(tempered, axis=sample_axis)
     lse = jax.nn.logsumexp(tempered, axis=sample_axis)
+    temperature = jnp.broadcast_to(temperature, lse.shape)
     loss = temperature * (temperature_constraint.epsilon + lse - math.log(num_samples))
     return loss, weights, num_samples
 
