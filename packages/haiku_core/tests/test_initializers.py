@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import haiku_core as hk
 import haiku_core.initializers as inits
 from haiku_core._src import initializers as impl
 
@@ -295,3 +296,14 @@ def test_fan_in_axes_out_of_range_raises():
 def test_public_module_path():
     assert inits.VarianceScaling.__module__ == "haiku_core.initializers"
     assert inits.Initializer is impl.Initializer
+
+
+def test_inside_transform_same_key_same_values_and_outside_raises():
+    f = hk.transform(lambda: inits.VarianceScaling()((3, 4), jnp.float32))
+    a = f.apply({}, jax.random.PRNGKey(3))
+    b = f.apply({}, jax.random.PRNGKey(3))
+    c = f.apply({}, jax.random.PRNGKey(4))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(np.asarray(a), np.asarray(c))
+    with pytest.raises(ValueError, match=r"hk.transform"):
+        inits.RandomNormal()((2,), jnp.float32)
