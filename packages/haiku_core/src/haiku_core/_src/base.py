@@ -101,8 +101,8 @@ class Frame:
     """State of one running ``init``/``apply`` (or of a wrapper's inner trace)."""
 
     __slots__ = (
-        "creators",
         "concrete_inputs",
+        "creators",
         "eager",
         "fast",
         "getters",
@@ -876,3 +876,8 @@ class with_rng:
     def __exit__(self, *exc) -> None:
         frame, rng = self._old.pop()
         frame.rng = rng
+
+
+from haiku_core._src.utils import set_public_module  # noqa: E402
+
+set_public_module(globals(), __all__, "haiku_core")

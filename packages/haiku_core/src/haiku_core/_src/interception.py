@@ -108,3 +108,8 @@ def custom_setter(setter: Setter) -> contextlib.AbstractContextManager:
       A context manager (must be entered inside a transformed function).
     """
     return _install("hk.custom_setter", setter, ["setters"])
+
+
+from haiku_core._src.utils import set_public_module  # noqa: E402
+
+set_public_module(globals(), __all__, "haiku_core")

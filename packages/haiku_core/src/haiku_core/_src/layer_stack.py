@@ -171,3 +171,8 @@ def layer_stack(
         return wrapped
 
     return decorator
+
+
+from haiku_core._src.utils import set_public_module  # noqa: E402
+
+set_public_module(globals(), __all__, "haiku_core")

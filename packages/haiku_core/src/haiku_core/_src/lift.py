@@ -227,3 +227,8 @@ def transparent_lift_with_state(
       ``(lifted_init, updater)``.
     """
     return _make_lift_with_state(init_fn, allow_reuse, None, "hk.transparent_lift_with_state")
+
+
+from haiku_core._src.utils import set_public_module  # noqa: E402
+
+set_public_module(globals(), __all__, "haiku_core")

@@ -633,3 +633,8 @@ class Deferred:
         if name != "_call_methods" and name in self._call_methods:
             return getattr(self.target, name)
         raise AttributeError(f"'Deferred' object has no attribute '{name}'")
+
+
+from haiku_core._src.utils import set_public_module  # noqa: E402
+
+set_public_module(globals(), __all__, "haiku_core")

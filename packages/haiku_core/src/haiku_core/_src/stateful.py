@@ -578,3 +578,8 @@ def eval_shape(fun, *args, **kwargs):
             f"{sorted(new_params)}; create them outside hk.eval_shape first."
         )
     return out
+
+
+from haiku_core._src.utils import set_public_module  # noqa: E402
+
+set_public_module(globals(), __all__, "haiku_core")

@@ -431,3 +431,9 @@ def abstract_to_dot(fun: Callable[..., Any]) -> Callable[..., str]:
 
 def _dot_id(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name) or "fun"
+
+
+from haiku_core._src.utils import set_public_module  # noqa: E402
+
+set_public_module(globals(), [n for n in __all__ if n != "to_dot"], "haiku_core.experimental")
+set_public_module(globals(), ["to_dot"], "haiku_core")

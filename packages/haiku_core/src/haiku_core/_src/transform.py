@@ -487,3 +487,8 @@ def multi_transform(f: Callable[[], tuple[Callable[..., Any], Any]]) -> MultiTra
         return apply_fn
 
     return MultiTransformed(init_fn, jax.tree.map(wrap, f_ws.apply))
+
+
+from haiku_core._src.utils import set_public_module  # noqa: E402
+
+set_public_module(globals(), __all__, "haiku_core")
