@@ -210,6 +210,18 @@ def test_deep_rnn_with_plain_callable():
     _run_both(make, _x(5, B, D))
 
 
+def test_deep_rnn_with_modules_built_lazily_in_a_layer():
+    # A plain callable that builds a module inside DeepRNN.__call__ nests it under `deep_rnn`.
+    def make(hk):
+        def f(x):
+            core = hk.DeepRNN([hk.LSTM(4), lambda y: hk.Linear(3)(y), hk.GRU(2)])
+            return hk.static_unroll(core, x, core.initial_state(B))
+
+        return f
+
+    _run_both(make, _x(3, B, D))
+
+
 def test_deep_rnn_with_skip_connections():
     def make(hk):
         def f(x):

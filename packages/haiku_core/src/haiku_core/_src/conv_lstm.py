@@ -238,3 +238,9 @@ class Conv3DLSTM(ConvNDLSTM):
           name: module name; defaults to ``conv3_dlstm``.
         """
         super().__init__(3, input_shape, output_channels, kernel_shape, name=name)
+
+
+from haiku_core._src.utils import set_public_module  # noqa: E402
+
+# ConvNDLSTM is not exported at the top level (as upstream); it keeps its private path.
+set_public_module(globals(), ["Conv1DLSTM", "Conv2DLSTM", "Conv3DLSTM"], "haiku_core")

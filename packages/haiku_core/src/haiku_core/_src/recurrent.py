@@ -946,3 +946,8 @@ def deep_rnn_with_skip_connections(layers: Sequence[RNNCore], name: str | None =
       (2, 6)
     """
     return _DeepRNN(layers, skip_connections=True, name=name)
+
+
+from haiku_core._src.utils import set_public_module  # noqa: E402
+
+set_public_module(globals(), __all__, "haiku_core")
