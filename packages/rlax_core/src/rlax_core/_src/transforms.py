@@ -240,8 +240,8 @@ def transform_to_2hot(
     p_upper = 1.0 - p_lower
     dtype = scalar.dtype
     return (
-        base.one_hot(lower, num_bins, dtype) * p_lower[..., None]
-        + base.one_hot(upper, num_bins, dtype) * p_upper[..., None]
+        base.one_hot(lower.astype(jnp.int32), num_bins, dtype) * p_lower[..., None]
+        + base.one_hot(upper.astype(jnp.int32), num_bins, dtype) * p_upper[..., None]
     )
 
 
