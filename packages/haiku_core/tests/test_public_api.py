@@ -114,3 +114,7 @@ def test_readme_example_runs_with_upstream_parameter_names():
     assert params["mlp/~/linear_0"]["w"].shape == (784, 32)
     assert params["mlp/~/linear_0"]["b"].shape == (32,)
     assert params["mlp/~/linear_1"]["w"].shape == (32, 10)
+
+
+def test_package_ships_py_typed_marker():
+    assert (_PKG_DIR / "py.typed").is_file(), f"{_PKG_DIR}/py.typed missing (PEP 561)"

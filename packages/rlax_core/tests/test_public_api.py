@@ -110,3 +110,7 @@ def test_readme_example_runs_and_gives_hand_computed_values():
     assert abs(float(ns["td"]) - 1.47) < 1e-5
     # batch: r = 1, discount = 1, max q_t = 3; a = 0 -> 3 - 1, a = 1 -> 3 - 2 (plus r = 1)
     assert [round(float(v), 5) for v in ns["tds"]] == [3.0, 2.0]
+
+
+def test_package_ships_py_typed_marker():
+    assert (_PKG_DIR / "py.typed").is_file(), f"{_PKG_DIR}/py.typed missing (PEP 561)"
