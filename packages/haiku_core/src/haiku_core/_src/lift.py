@@ -150,12 +150,11 @@ class LiftWithStateUpdater:
         self._used = True
         if frame.is_init:
             return
+        store = base._state_store(frame, "LiftWithStateUpdater.update")
         for m, bundle in state.items():
             for n, v in bundle.items():
-                if frame.setters:
-                    # Route through set_state machinery for custom setters.
-                    pass
-                frame.state.setdefault(self._prefix + m, {})[n] = v
+                frame.note_tracer(f"lifted state '{self._prefix}{m}/{n}' was set", v)
+                store.setdefault(self._prefix + m, {})[n] = v
 
     def ignore_update(self) -> None:
         """Marks the state as intentionally not updated."""

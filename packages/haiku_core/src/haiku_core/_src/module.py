@@ -615,7 +615,6 @@ class Deferred:
         """
         self._factory = factory
         self._target = None
-        self.__constructor_state = None
         self._call_methods = set(call_methods)
 
     @property
