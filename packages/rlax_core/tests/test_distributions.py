@@ -240,3 +240,16 @@ def test_distribution_functions_vmap_and_grad(logits):
     np.testing.assert_allclose(per_row, d.logprob(a, logits), rtol=1e-6)
     g = jax.grad(lambda x: jnp.sum(d.logprob(a, x)))(logits)
     np.testing.assert_allclose(g, np.eye(5)[a] - _np_softmax(logits), rtol=1e-4, atol=1e-6)
+
+
+def test_gaussian_broadcasts_sigma_explicitly(key):
+    # A [D] sigma against [B, D] means (works under jax_numpy_rank_promotion='raise').
+    d = rlax.gaussian_diagonal(sigma=jnp.array([1.0, 2.0]))
+    mu = jnp.zeros((3, 2))
+    assert d.sample(key, mu).shape == (3, 2)
+    np.testing.assert_allclose(
+        d.logprob(mu, mu), np.full(3, -np.log(2.0) - np.log(2 * np.pi)), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        d.kl_to_standard_normal(mu), np.full(3, 1.5 - np.log(2.0)), rtol=1e-6
+    )

@@ -257,7 +257,15 @@ def clipped_entropy_softmax(temperature=1.0, entropy_clip=1.0) -> DiscreteDistri
     return DiscreteDistribution(sample_fn, probs_fn, logprob_fn, entropy_fn, base.kl)
 
 
+def _broadcast(*arrays: ArrayLike) -> list[jax.Array]:
+    """Broadcasts explicitly to a common shape (e.g. a [D] sigma against [B, D] means)."""
+    arrays_ = [jnp.asarray(a) for a in arrays]
+    shape = jnp.broadcast_shapes(*(a.shape for a in arrays_))
+    return [jnp.broadcast_to(a, shape) for a in arrays_]
+
+
 def _gaussian_logprob(sample: jax.Array, mu: jax.Array, sigma: jax.Array) -> jax.Array:
+    sample, mu, sigma = _broadcast(sample, mu, sigma)
     z = (sample - mu) / sigma
     return jnp.sum(-0.5 * jnp.square(z) - jnp.log(sigma) - _HALF_LOG_2PI, axis=-1)
 
@@ -281,8 +289,7 @@ def multivariate_normal_kl_divergence(
     Returns:
       [...] KL divergence.
     """
-    mu_0, sigma_0 = jnp.asarray(mu_0), jnp.asarray(sigma_0)
-    mu_1, sigma_1 = jnp.asarray(mu_1), jnp.asarray(sigma_1)
+    mu_0, sigma_0, mu_1, sigma_1 = _broadcast(mu_0, sigma_0, mu_1, sigma_1)
     ratio = sigma_0 / sigma_1
     diff = (mu_0 - mu_1) / sigma_1
     per_dim = 0.5 * (jnp.square(ratio) + jnp.square(diff) - 1.0) - jnp.log(ratio)
@@ -316,8 +323,8 @@ def gaussian_diagonal(sigma=None) -> ContinuousDistribution:
         key: ArrayLike, mu: ArrayLike, sigma: ArrayLike | None = default_sigma
     ) -> jax.Array:
         sigma = _require_sigma("rlax_core.gaussian_diagonal.sample", sigma)
-        mu = jnp.asarray(mu)
-        shape = jnp.broadcast_shapes(mu.shape, sigma.shape)
+        mu, sigma = _broadcast(mu, sigma)
+        shape = mu.shape
         # One draw of shape [1, ...] (the reference draws `sample_shape + batch`), reshaped.
         noise = jnp.reshape(jax.random.normal(key, shape=(1, *shape), dtype=mu.dtype), shape)
         return mu + sigma * noise
@@ -399,8 +406,8 @@ def squashed_gaussian(sigma_min=-4, sigma_max=0.0) -> ContinuousDistribution:
         return 2.0 * (a - lo) / (hi - lo) - 1.0
 
     def sample_fn(key: ArrayLike, mu: ArrayLike, sigma: ArrayLike, action_spec) -> jax.Array:
-        mu, sigma = mu_activation(mu), sigma_activation(sigma)
-        shape = jnp.broadcast_shapes(mu.shape, sigma.shape)
+        mu, sigma = _broadcast(mu_activation(mu), sigma_activation(sigma))
+        shape = mu.shape
         noise = jnp.reshape(jax.random.normal(key, shape=(1, *shape), dtype=mu.dtype), shape)
         x = mu + sigma * noise
         return transform(jnp.tanh(x), action_spec)
