@@ -54,6 +54,10 @@ def categorical_l2_project(z_p: ArrayLike, probs: ArrayLike, z_q: ArrayLike) -> 
     References:
       Bellemare, Dabney & Munos (2017), A Distributional Perspective on Reinforcement Learning,
       ICML (Algorithm 1). https://arxiv.org/abs/1707.06887
+
+    Examples:
+      >>> print(categorical_l2_project(jnp.array([0.25, 5.0]), jnp.array([0.4, 0.6]), jnp.array([0.0, 1.0, 2.0])))
+      [0.3 0.1 0.6]
     """
     fn = "rlax_core.categorical_l2_project"
     checks.check_rank(fn, z_p=(z_p, 1), probs=(probs, 1), z_q=(z_q, 1))
@@ -116,6 +120,11 @@ def categorical_td_learning(
     References:
       Bellemare, Dabney & Munos (2017), A Distributional Perspective on Reinforcement Learning,
       ICML. https://arxiv.org/abs/1707.06887
+
+    Examples:
+      >>> atoms = jnp.linspace(-1.0, 1.0, 3)
+      >>> print(categorical_td_learning(atoms, jnp.zeros(3), 0.0, 1.0, atoms, jnp.array([0.0, 9.0, 0.0])).round(4))
+      1.0986
     """
     fn = "rlax_core.categorical_td_learning"
     checks.check_rank(
@@ -219,6 +228,11 @@ def categorical_q_learning(
     References:
       Bellemare, Dabney & Munos (2017), A Distributional Perspective on Reinforcement Learning,
       ICML. https://arxiv.org/abs/1707.06887
+
+    Examples:
+      >>> atoms = jnp.linspace(-1.0, 1.0, 3)
+      >>> print(categorical_q_learning(atoms, jnp.zeros((2, 3)), 0, 0.0, 1.0, atoms, jnp.zeros((2, 3))).round(4))
+      1.0986
     """
     fn = "rlax_core.categorical_q_learning"
     _check_categorical_q(
@@ -273,6 +287,12 @@ def categorical_double_q_learning(
     References:
       Hessel et al. (2018), Rainbow: Combining Improvements in Deep Reinforcement Learning, AAAI.
       https://arxiv.org/abs/1710.02298
+
+    Examples:
+      >>> atoms = jnp.linspace(-1.0, 1.0, 3)
+      >>> print(categorical_double_q_learning(
+      ...     atoms, jnp.zeros((2, 3)), 0, 0.0, 1.0, atoms, jnp.zeros((2, 3)), jnp.array([0.0, 1.0])).round(4))
+      1.0986
     """
     fn = "rlax_core.categorical_double_q_learning"
     _check_categorical_q(
@@ -325,6 +345,10 @@ def quantile_regression_loss(
     References:
       Dabney et al. (2018), Distributional Reinforcement Learning with Quantile Regression,
       AAAI. https://arxiv.org/abs/1710.10044
+
+    Examples:
+      >>> print(quantile_regression_loss(jnp.array([0.0, 1.0]), jnp.array([0.25, 0.75]), jnp.array([0.5])))
+      0.25
     """
     fn = "rlax_core.quantile_regression_loss"
     checks.check_rank(
@@ -428,6 +452,10 @@ def quantile_q_learning(
     References:
       Dabney et al. (2018), Distributional Reinforcement Learning with Quantile Regression,
       AAAI. https://arxiv.org/abs/1710.10044
+
+    Examples:
+      >>> print(quantile_q_learning(jnp.zeros((2, 2)), jnp.array([0.25, 0.75]), 0, 1.0, 0.5, jnp.ones((2, 2)), jnp.ones((2, 2))))
+      1.5
     """
     fn = "rlax_core.quantile_q_learning"
     _check_quantile_q(
@@ -492,6 +520,10 @@ def quantile_expected_sarsa(
     References:
       Dabney et al. (2018), Distributional Reinforcement Learning with Quantile Regression,
       AAAI. https://arxiv.org/abs/1710.10044
+
+    Examples:
+      >>> print(quantile_expected_sarsa(jnp.zeros((2, 2)), jnp.array([0.25, 0.75]), 0, 1.0, 0.5, jnp.ones((2, 2)), jnp.array([0.5, 0.5])))
+      1.5
     """
     fn = "rlax_core.quantile_expected_sarsa"
     _check_quantile_q(

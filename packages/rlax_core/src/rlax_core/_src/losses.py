@@ -167,6 +167,10 @@ def pixel_control_loss(
     References:
       Jaderberg et al. (2017), Reinforcement Learning with Unsupervised Auxiliary Tasks, ICLR.
       https://arxiv.org/abs/1611.05397
+
+    Examples:
+      >>> print(pixel_control_loss(jnp.zeros((3, 2, 2, 1)), jnp.array([0, 1]), jnp.zeros((3, 1, 1, 2)), 0.9, 2).shape)
+      (2, 1, 1)
     """
     fn = "rlax_core.pixel_control_loss"
     checks.check_rank(

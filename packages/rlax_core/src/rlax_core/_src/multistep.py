@@ -348,6 +348,11 @@ def general_off_policy_returns_from_q_and_v(
       Munos et al. (2016), Safe and Efficient Off-Policy Reinforcement Learning, NeurIPS.
       Mahmood, Yu & Sutton (2017), Multi-step Off-policy Learning Without Importance Sampling
       Ratios. https://arxiv.org/abs/1702.03006
+
+    Examples:
+      >>> print(general_off_policy_returns_from_q_and_v(
+      ...     jnp.array([1.0]), jnp.ones(2), jnp.ones(2), jnp.full(2, 0.5), jnp.array([1.0])))
+      [1.75 1.5 ]
     """
     fn = "rlax_core.general_off_policy_returns_from_q_and_v"
     checks.check_rank(
@@ -423,6 +428,11 @@ def general_off_policy_returns_from_action_values(
     References:
       Munos et al. (2016), Safe and Efficient Off-Policy Reinforcement Learning, NeurIPS.
       https://arxiv.org/abs/1606.02647
+
+    Examples:
+      >>> print(general_off_policy_returns_from_action_values(
+      ...     jnp.ones((2, 2)), jnp.array([0, 1]), jnp.ones(2), jnp.full(2, 0.5), jnp.ones(2), jnp.full((2, 2), 0.5)))
+      [1.75 1.5 ]
     """
     fn = "rlax_core.general_off_policy_returns_from_action_values"
     q_t, a_t, r_t, discount_t, c_t, pi_t = _check_action_value_args(

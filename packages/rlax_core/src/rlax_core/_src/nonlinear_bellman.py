@@ -53,6 +53,11 @@ class TxPair(NamedTuple):
     Attributes:
       apply: ``h``, maps values to the network's (transformed) space.
       apply_inv: ``h^-1``, maps transformed values back.
+
+    Examples:
+      >>> tx = TxPair(apply=jnp.tanh, apply_inv=jnp.arctanh)
+      >>> print(tx.apply_inv(tx.apply(jnp.array([0.5]))).round(4))
+      [0.5]
     """
 
     apply: Callable[..., jax.Array]
@@ -84,6 +89,11 @@ def twohot_pair(min_value: float, max_value: float, num_bins: int) -> TxPair:
 
     Returns:
       ``TxPair`` mapping ``[...]`` scalars to ``[..., num_bins]`` two-hot vectors and back.
+
+    Examples:
+      >>> tx = twohot_pair(0.0, 2.0, 3)
+      >>> print(tx.apply_inv(tx.apply(jnp.array([1.5]))).round(3))
+      [1.5000001]
     """
     return TxPair(
         functools.partial(
@@ -109,6 +119,11 @@ def compose_tx(*tx_list: TxPair) -> TxPair:
 
     Returns:
       The composed ``TxPair``.
+
+    Examples:
+      >>> tx = compose_tx(SIGNED_LOGP1_PAIR, IDENTITY_PAIR)
+      >>> print(tx.apply_inv(tx.apply(jnp.array([3.0]))).round(4))
+      [3.]
     """
     tx_list = tuple(tx_list)
 
@@ -140,6 +155,11 @@ def muzero_pair(min_value: float, max_value: float, num_bins: int, tx: TxPair) -
     References:
       Schrittwieser et al. (2020), Mastering Atari, Go, Chess and Shogi by Planning with a
       Learned Model, Nature 588, Appendix F. https://arxiv.org/abs/1911.08265
+
+    Examples:
+      >>> tx = muzero_pair(-2.0, 2.0, 5, IDENTITY_PAIR)
+      >>> print(tx.apply(jnp.array([0.5])).round(3))
+      [[0.  0.  0.5 0.5 0. ]]
     """
     return compose_tx(tx, twohot_pair(min_value, max_value, num_bins))
 
@@ -162,6 +182,11 @@ def unbiased_transform_pair(
 
     Returns:
       ``TxPair`` mapping ``[...]`` values to ``[..., num_bins]`` probabilities and back.
+
+    Examples:
+      >>> tx = unbiased_transform_pair(-2.0, 2.0, 5, SIGNED_HYPERBOLIC_PAIR)
+      >>> print(tx.apply_inv(tx.apply(jnp.array([0.7, 3.0]))).round(4))
+      [0.7 3. ]
     """
     if not isinstance(num_bins, int) or num_bins < 2:
         raise ValueError(
@@ -226,6 +251,11 @@ def transformed_lambda_returns(
 
     References:
       Pohlen et al. (2018), Observe and Look Further. https://arxiv.org/abs/1805.11593
+
+    Examples:
+      >>> print(transformed_lambda_returns(
+      ...     SIGNED_LOGP1_PAIR, jnp.ones(2), jnp.full(2, 0.5), jnp.zeros(2)).round(4))
+      [0.9163 0.6931]
     """
     returns = multistep.lambda_returns(
         r_t,
@@ -264,6 +294,11 @@ def transformed_n_step_returns(
 
     References:
       Pohlen et al. (2018), Observe and Look Further. https://arxiv.org/abs/1805.11593
+
+    Examples:
+      >>> print(transformed_n_step_returns(
+      ...     SIGNED_LOGP1_PAIR, jnp.ones(2), jnp.full(2, 0.5), jnp.zeros(2), 1).round(4))
+      [0.6931 0.6931]
     """
     returns = multistep.n_step_bootstrapped_returns(
         r_t, discount_t, tx_pair.apply_inv(v_t), n, lambda_t, stop_target_gradients
@@ -303,6 +338,12 @@ def transformed_general_off_policy_returns_from_action_values(
 
     References:
       Pohlen et al. (2018), Observe and Look Further. https://arxiv.org/abs/1805.11593
+
+    Examples:
+      >>> print(transformed_general_off_policy_returns_from_action_values(
+      ...     SIGNED_LOGP1_PAIR, jnp.zeros((2, 2)), jnp.array([0, 1]), jnp.ones(2), jnp.full(2, 0.5),
+      ...     jnp.ones(2), jnp.full((2, 2), 0.5)).round(4))
+      [0.9163 0.6931]
     """
     returns = multistep.general_off_policy_returns_from_action_values(
         tx_pair.apply_inv(q_t),
@@ -353,6 +394,11 @@ def transformed_q_lambda(
     References:
       Pohlen et al. (2018), Observe and Look Further. https://arxiv.org/abs/1805.11593
       Peng & Williams (1996), Incremental Multi-Step Q-Learning, Machine Learning 22.
+
+    Examples:
+      >>> print(transformed_q_lambda(jnp.zeros((2, 2)), jnp.array([0, 1]), jnp.ones(2), jnp.full(2, 0.5),
+      ...                            jnp.zeros((2, 2)), 0.5, tx_pair=SIGNED_LOGP1_PAIR).round(4))
+      [0.8109 0.6931]
     """
     fn = "rlax_core.transformed_q_lambda"
     value_learning._check_trajectory(
@@ -408,6 +454,12 @@ def transformed_retrace(
     References:
       Pohlen et al. (2018), Observe and Look Further. https://arxiv.org/abs/1805.11593
       Munos et al. (2016), Safe and Efficient Off-Policy Reinforcement Learning, NeurIPS.
+
+    Examples:
+      >>> print(transformed_retrace(
+      ...     jnp.zeros((2, 2)), jnp.zeros((2, 2)), jnp.array([0, 0]), jnp.array([0, 1]), jnp.ones(2),
+      ...     jnp.full(2, 0.5), jnp.full((2, 2), 0.5), jnp.full(2, 0.5), 1.0, tx_pair=SIGNED_LOGP1_PAIR).round(4))
+      [0.9163 0.6931]
     """
     fn = "rlax_core.transformed_retrace"
     args = value_learning._check_retrace(
@@ -468,6 +520,12 @@ def transformed_n_step_q_learning(
     References:
       Kapturowski et al. (2019), Recurrent Experience Replay in Distributed Reinforcement
       Learning, ICLR.
+
+    Examples:
+      >>> print(transformed_n_step_q_learning(
+      ...     jnp.zeros((2, 2)), jnp.array([0, 1]), jnp.zeros((2, 2)), jnp.array([0, 0]), jnp.ones(2),
+      ...     jnp.full(2, 0.5), 1, tx_pair=SIGNED_LOGP1_PAIR).round(4))
+      [0.6931 0.6931]
     """
     fn = "rlax_core.transformed_n_step_q_learning"
     checks.check_rank(

@@ -47,6 +47,10 @@ def identity(x: ArrayLike) -> jax.Array:
 
     Raises:
       TypeError: if ``x`` is not floating point (as rlax).
+
+    Examples:
+      >>> print(identity(jnp.array([1.0, -2.0])))
+      [ 1. -2.]
     """
     checks.check_type("rlax_core.identity", x=(x, "float"))
     return jnp.asarray(x)
@@ -63,6 +67,10 @@ def sigmoid(x: ArrayLike) -> jax.Array:
 
     Raises:
       TypeError: if ``x`` is not floating point.
+
+    Examples:
+      >>> print(sigmoid(jnp.array([0.0])))
+      [0.5]
     """
     checks.check_type("rlax_core.sigmoid", x=(x, "float"))
     return jax.nn.sigmoid(x)
@@ -79,6 +87,10 @@ def logit(x: ArrayLike) -> jax.Array:
 
     Raises:
       TypeError: if ``x`` is not floating point.
+
+    Examples:
+      >>> print(logit(jnp.array([0.5])))
+      [0.]
     """
     checks.check_type("rlax_core.logit", x=(x, "float"))
     x = jnp.asarray(x)
@@ -96,6 +108,10 @@ def signed_logp1(x: ArrayLike) -> jax.Array:
 
     Raises:
       TypeError: if ``x`` is not floating point.
+
+    Examples:
+      >>> print(signed_logp1(jnp.array([0.0, -1.0])).round(4))
+      [ 0.     -0.6931]
     """
     checks.check_type("rlax_core.signed_logp1", x=(x, "float"))
     return jnp.sign(x) * jnp.log1p(jnp.abs(x))
@@ -112,6 +128,10 @@ def signed_expm1(x: ArrayLike) -> jax.Array:
 
     Raises:
       TypeError: if ``x`` is not floating point.
+
+    Examples:
+      >>> print(signed_expm1(jnp.array([0.0, -1.0])).round(4))
+      [ 0.     -1.7183]
     """
     checks.check_type("rlax_core.signed_expm1", x=(x, "float"))
     return jnp.sign(x) * jnp.expm1(jnp.abs(x))
@@ -164,6 +184,10 @@ def signed_parabolic(x: ArrayLike, eps: float = 1e-3) -> jax.Array:
     References:
       Pohlen et al. (2018), Observe and Look Further: Achieving Consistent Performance on
       Atari, Proposition A.2. https://arxiv.org/abs/1805.11593
+
+    Examples:
+      >>> print(signed_parabolic(signed_hyperbolic(jnp.array([10.0]))).round(4))
+      [10.]
     """
     checks.check_type("rlax_core.signed_parabolic", x=(x, "float"))
     x = jnp.asarray(x)
@@ -187,6 +211,10 @@ def power(x: ArrayLike, p: float) -> jax.Array:
 
     Raises:
       TypeError: if ``x`` is not floating point.
+
+    Examples:
+      >>> print(power(jnp.array([2.0]), 1.0))
+      [2.]
     """
     checks.check_type("rlax_core.power", x=(x, "float"))
     x = jnp.asarray(x)
@@ -223,6 +251,11 @@ def transform_to_2hot(
     References:
       Schrittwieser et al. (2020), Mastering Atari, Go, Chess and Shogi by Planning with a
       Learned Model, Nature 588. https://arxiv.org/abs/1911.08265
+
+    Examples:
+      >>> print(transform_to_2hot(jnp.array([1.0, 2.0]), 0.0, 2.0, 3))
+      [[0. 1. 0.]
+       [0. 0. 1.]]
     """
     fn = "rlax_core.transform_to_2hot"
     _check_support(fn, min_value, max_value, num_bins)
@@ -262,6 +295,10 @@ def transform_from_2hot(
     Raises:
       ValueError: if the last axis of ``probs`` is not ``num_bins``.
       TypeError: if ``probs`` is not floating point.
+
+    Examples:
+      >>> print(transform_from_2hot(jnp.array([0.25, 0.75, 0.0]), 0.0, 2.0, 3))
+      0.75
     """
     fn = "rlax_core.transform_from_2hot"
     _check_support(fn, min_value, max_value, num_bins)

@@ -137,6 +137,10 @@ def td_lambda(
 
     References:
       Sutton & Barto (2018), Reinforcement Learning: An Introduction, 2nd ed., chapter 12.
+
+    Examples:
+      >>> print(td_lambda(jnp.zeros(2), jnp.ones(2), jnp.full(2, 0.5), jnp.ones(2), 0.5))
+      [1.625 1.5  ]
     """
     fn = "rlax_core.td_lambda"
     checks.check_rank(fn, v_tm1=(v_tm1, 1), r_t=(r_t, 1), discount_t=(discount_t, 1), v_t=(v_t, 1))
@@ -187,6 +191,10 @@ def sarsa(
     References:
       Rummery & Niranjan (1994), On-line Q-learning using connectionist systems, CUED/F-INFENG/
       TR 166, Cambridge University.
+
+    Examples:
+      >>> print(sarsa(jnp.array([1.0, 2.0]), 0, 1.0, 0.5, jnp.array([4.0, 0.0]), 1))
+      0.0
     """
     fn = "rlax_core.sarsa"
     _check_transition(fn, q_tm1, a_tm1, r_t, discount_t, q_t=q_t)
@@ -227,6 +235,10 @@ def expected_sarsa(
     References:
       van Seijen et al. (2009), A theoretical and empirical analysis of Expected Sarsa, IEEE
       ADPRL.
+
+    Examples:
+      >>> print(expected_sarsa(jnp.array([1.0, 2.0]), 0, 1.0, 0.5, jnp.array([4.0, 0.0]), jnp.array([0.5, 0.5])))
+      1.0
     """
     fn = "rlax_core.expected_sarsa"
     _check_transition(fn, q_tm1, a_tm1, r_t, discount_t, q_t=q_t, probs_a_t=probs_a_t)
@@ -271,6 +283,11 @@ def sarsa_lambda(
 
     References:
       Sutton & Barto (2018), Reinforcement Learning: An Introduction, 2nd ed., section 12.7.
+
+    Examples:
+      >>> print(sarsa_lambda(jnp.zeros((2, 2)), jnp.array([0, 1]), jnp.ones(2), jnp.full(2, 0.5), jnp.ones((2, 2)),
+      ...                    jnp.array([1, 0]), 0.5))
+      [1.625 1.5  ]
     """
     fn = "rlax_core.sarsa_lambda"
     _check_trajectory(fn, q_tm1, a_tm1, r_t, discount_t, q_t, lambda_)
@@ -383,6 +400,10 @@ def double_q_learning(
     References:
       van Hasselt (2010), Double Q-learning, NeurIPS.
       van Hasselt, Guez & Silver (2016), Deep Reinforcement Learning with Double Q-learning, AAAI.
+
+    Examples:
+      >>> print(double_q_learning(jnp.array([1.0, 2.0]), 0, 1.0, 0.5, jnp.array([4.0, 0.0]), jnp.array([0.0, 9.0])))
+      0.0
     """
     fn = "rlax_core.double_q_learning"
     _check_transition(
@@ -427,6 +448,10 @@ def persistent_q_learning(
     References:
       Bellemare et al. (2016), Increasing the Action Gap: New Operators for Reinforcement
       Learning, AAAI. https://arxiv.org/abs/1512.04860
+
+    Examples:
+      >>> print(persistent_q_learning(jnp.array([1.0, 2.0]), 0, 1.0, 0.5, jnp.array([4.0, 0.0]), 0.5))
+      2.0
     """
     fn = "rlax_core.persistent_q_learning"
     _check_transition(fn, q_tm1, a_tm1, r_t, discount_t, q_t=q_t)
@@ -465,6 +490,10 @@ def qv_learning(
     References:
       Wiering (2005), QV(lambda)-learning: A New On-policy Reinforcement Learning Algorithm,
       EWRL.
+
+    Examples:
+      >>> print(qv_learning(jnp.array([1.0, 2.0]), 1, 1.0, 0.5, 4.0))
+      1.0
     """
     fn = "rlax_core.qv_learning"
     _check_transition(fn, q_tm1, a_tm1, r_t, discount_t)
@@ -501,6 +530,10 @@ def qv_max(
     References:
       Wiering & van Hasselt (2009), The QV Family Compared to Other Reinforcement Learning
       Algorithms, IEEE ADPRL.
+
+    Examples:
+      >>> print(qv_max(1.0, 1.0, 0.5, jnp.array([4.0, 0.0])))
+      2.0
     """
     fn = "rlax_core.qv_max"
     checks.check_rank(fn, v_tm1=(v_tm1, 0), r_t=(r_t, 0), discount_t=(discount_t, 0), q_t=(q_t, 1))
@@ -554,6 +587,10 @@ def q_lambda(
     References:
       Peng & Williams (1996), Incremental Multi-Step Q-Learning, Machine Learning 22.
       Watkins (1989), Learning from Delayed Rewards, PhD thesis, King's College Cambridge.
+
+    Examples:
+      >>> print(q_lambda(jnp.zeros((2, 2)), jnp.array([0, 1]), jnp.ones(2), jnp.full(2, 0.5), jnp.ones((2, 2)), 0.5))
+      [1.625 1.5  ]
     """
     fn = "rlax_core.q_lambda"
     _check_trajectory(fn, q_tm1, a_tm1, r_t, discount_t, q_t, lambda_)
@@ -612,6 +649,11 @@ def retrace(
     References:
       Munos et al. (2016), Safe and Efficient Off-Policy Reinforcement Learning, NeurIPS.
       https://arxiv.org/abs/1606.02647
+
+    Examples:
+      >>> print(retrace(jnp.zeros((2, 2)), jnp.ones((2, 2)), jnp.array([0, 0]), jnp.array([0, 1]), jnp.ones(2),
+      ...               jnp.full(2, 0.5), jnp.full((2, 2), 0.5), jnp.full(2, 0.5), 1.0))
+      [1.75 1.5 ]
     """
     fn = "rlax_core.retrace"
     args = _check_retrace(fn, q_tm1, q_t, a_tm1, a_t, r_t, discount_t, pi_t, mu_t, lambda_)
@@ -704,6 +746,11 @@ def retrace_continuous(
     References:
       Munos et al. (2016), Safe and Efficient Off-Policy Reinforcement Learning, NeurIPS.
       https://arxiv.org/abs/1606.02647
+
+    Examples:
+      >>> print(retrace_continuous(jnp.zeros(2), jnp.ones(1), jnp.ones(2), jnp.ones(2), jnp.full(2, 0.5),
+      ...                          jnp.zeros(1), 1.0))
+      [1.75 1.5 ]
     """
     fn = "rlax_core.retrace_continuous"
     checks.check_rank(

@@ -42,6 +42,11 @@ class VTraceOutput(NamedTuple):
       errors: V-trace errors ``v_s - v_tm1`` (for the value loss).
       pg_advantage: clipped-rho policy-gradient advantages ``rho_bar_pg (q_s - v_tm1)``.
       q_estimate: ``r_t + discount_t * v_{s+1}`` estimates of ``Q(s_t, a_t)``.
+
+    Examples:
+      >>> out = VTraceOutput(errors=jnp.zeros(1), pg_advantage=jnp.ones(1), q_estimate=jnp.ones(1))
+      >>> print(out._fields)
+      ('errors', 'pg_advantage', 'q_estimate')
     """
 
     errors: jax.Array
@@ -135,6 +140,10 @@ def vtrace(
     References:
       Espeholt et al. (2018), IMPALA: Scalable Distributed Deep-RL with Importance Weighted
       Actor-Learner Architectures, ICML. https://arxiv.org/abs/1802.01561
+
+    Examples:
+      >>> print(vtrace(jnp.zeros(2), jnp.zeros(2), jnp.ones(2), jnp.full(2, 0.5), jnp.full(2, 2.0)))
+      [1.5 1. ]
     """
     fn = "rlax_core.vtrace"
     v_tm1, v_t, r_t, discount_t, rho_tm1 = _check(
@@ -203,6 +212,10 @@ def leaky_vtrace(
     References:
       Zahavy et al. (2020), A Self-Tuning Actor-Critic Algorithm, NeurIPS.
       https://arxiv.org/abs/2002.12928
+
+    Examples:
+      >>> print(leaky_vtrace(jnp.zeros(2), jnp.zeros(2), jnp.ones(2), jnp.full(2, 0.5), jnp.full(2, 2.0), alpha_=0.5))
+      [2.625 1.5  ]
     """
     fn = "rlax_core.leaky_vtrace"
     v_tm1, v_t, r_t, discount_t, rho_tm1 = _check(
@@ -280,6 +293,11 @@ def vtrace_td_error_and_advantage(
 
     References:
       Espeholt et al. (2018), IMPALA, ICML. https://arxiv.org/abs/1802.01561
+
+    Examples:
+      >>> out = vtrace_td_error_and_advantage(jnp.zeros(2), jnp.zeros(2), jnp.ones(2), jnp.full(2, 0.5), jnp.ones(2))
+      >>> print(out.q_estimate)
+      [1.5 1. ]
     """
     fn = "rlax_core.vtrace_td_error_and_advantage"
     errors = vtrace(
@@ -352,6 +370,12 @@ def leaky_vtrace_td_error_and_advantage(
     References:
       Zahavy et al. (2020), A Self-Tuning Actor-Critic Algorithm, NeurIPS.
       https://arxiv.org/abs/2002.12928
+
+    Examples:
+      >>> out = leaky_vtrace_td_error_and_advantage(
+      ...     jnp.zeros(2), jnp.zeros(2), jnp.ones(2), jnp.full(2, 0.5), jnp.ones(2), alpha=0.5)
+      >>> print(out.errors)
+      [1.5 1. ]
     """
     fn = "rlax_core.leaky_vtrace_td_error_and_advantage"
     errors = leaky_vtrace(
