@@ -95,3 +95,26 @@ def test_vmap_and_jit_with_associative(np_rng):
     for i in range(3):
         ref = np_recurrence(np.asarray(d[i]), np.asarray(r[i]), float(r[i, -1]))
         np.testing.assert_allclose(out[i], ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.x64
+def test_float64_inputs_keep_float64_and_methods_agree_tightly(np_rng):
+    r = jnp.asarray(np_rng.normal(size=300), jnp.float64)
+    d = jnp.asarray(np_rng.uniform(0.9, 1.0, size=300), jnp.float64)
+    seq = rlax.lambda_returns(r, d, r, 0.9, method="sequential")
+    assoc = rlax.lambda_returns(r, d, r, 0.9, method="associative")
+    assert seq.dtype == jnp.float64 and assoc.dtype == jnp.float64
+    np.testing.assert_allclose(assoc, seq, rtol=1e-12, atol=1e-12)
+    ref = np_recurrence(
+        np.asarray(d) * 0.9, np.asarray(r) + np.asarray(d) * 0.1 * np.asarray(r), float(r[-1])
+    )
+    np.testing.assert_allclose(seq, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_bfloat16_runs_both_methods(np_rng):
+    r = jnp.asarray(np_rng.normal(size=16), jnp.bfloat16)
+    d = jnp.full((16,), 0.5, jnp.bfloat16)
+    for method in ("sequential", "associative"):
+        out = rlax.vtrace(r, r, r, d, jnp.ones(16, jnp.bfloat16), method=method)
+        assert out.dtype == jnp.bfloat16
+        assert np.isfinite(np.asarray(out, np.float32)).all()
