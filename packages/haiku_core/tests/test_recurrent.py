@@ -927,6 +927,23 @@ def test_static_unroll_zero_steps():
         hk.static_unroll(lambda x, s: (x, s), jnp.ones([0, 2]), ())
 
 
+def test_dynamic_unroll_zero_steps():
+    # Outside init an empty sequence is fine (empty outputs, state unchanged) ...
+    outs, final = hk.dynamic_unroll(lambda x, s: (x, s + 1), jnp.ones([0, 2]), jnp.zeros([2]))
+    assert outs.shape == (0, 2)
+    np.testing.assert_array_equal(final, np.zeros([2]))
+
+    # ... but init cannot create parameters from zero steps.
+    def g(xs):
+        core = hk.LSTM(2)
+        return hk.dynamic_unroll(core, xs, core.initial_state(1))
+
+    with pytest.raises(
+        ValueError, match=r"haiku_core\.dynamic_unroll: `input_sequence` has 0 time"
+    ):
+        hk.transform(g).init(KEY, jnp.ones([0, 1, 3]))
+
+
 def test_unroll_empty_input_tree():
     with pytest.raises(
         ValueError,
