@@ -993,3 +993,48 @@ def test_reset_core_bad_inputs():
             lambda x: hk.ResetCore(hk.GRU(2))((x, jnp.zeros([2, 1], bool)), jnp.zeros([2, 2])),
             jnp.ones([2, 3]),
         )
+
+
+def test_reset_core_should_reset_tree_structure_mismatch():
+    def f(x):
+        core = hk.ResetCore(hk.LSTM(2))
+        flags = (jnp.zeros([1], bool), jnp.zeros([1], bool), jnp.zeros([1], bool))
+        return core((x, flags), core.initial_state(1))
+
+    with pytest.raises(
+        ValueError, match=r"haiku_core\.ResetCore \(reset_core\): `should_reset` must be one array"
+    ):
+        _init(f, jnp.ones([1, 3]))
+
+
+def test_reset_core_around_stateless_core():
+    def f(x):
+        core = hk.ResetCore(hk.IdentityCore())
+        return core((x, jnp.ones([2], bool)), core.initial_state(2))
+
+    out, state = rtransform(f).apply({}, None, jnp.full([2, 3], 4.0))
+    np.testing.assert_array_equal(out, np.full([2, 3], 4.0))
+    assert state == ()
+
+
+def test_vanilla_rnn_accepts_extra_leading_dims():
+    # Like dm-haiku, VanillaRNN works on [..., D] inputs (Linear maps the last axis).
+    x, h = rand(2, 3, 4, seed=1), rand(2, 3, 5, seed=2)
+    f = rtransform(lambda x, h: hk.VanillaRNN(5)(x, h))
+    params = f.init(KEY, x, h)
+    out, _ = f.apply(params, None, x, h)
+    p = jax.tree.map(np.asarray, params)
+    li, lh = p["vanilla_rnn/linear"], p["vanilla_rnn/linear_1"]
+    expected = np_vanilla_step(x, h, li["w"], li["b"], lh["w"], lh["b"])
+    np.testing.assert_allclose(out, expected, rtol=RTOL, atol=ATOL)
+
+
+def test_deep_rnn_state_must_be_a_sequence():
+    def f(x):
+        core = hk.DeepRNN([hk.GRU(2)])
+        return core(x, jnp.zeros([1, 2]))
+
+    with pytest.raises(
+        ValueError, match=r"`state` must be a tuple with one state per core \(1 cores\)"
+    ):
+        _init(f, jnp.ones([1, 3]))
