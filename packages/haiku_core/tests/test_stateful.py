@@ -286,3 +286,21 @@ def test_check_jax_usage_raises_at_the_store_in_apply():
         g = hk.transform_with_state(lambda x: hk.set_state("s", x * 2))
         _, state = jax.jit(g.apply)({}, {}, None, XS)
         np.testing.assert_allclose(state["~"]["s"], XS * 2)
+
+
+def test_check_jax_usage_flags_raw_vmap_around_modules():
+    def raw(x):
+        return jax.vmap(lambda y: Dense(2)(y))(x)
+
+    def wrapped(x):
+        return hk.vmap(lambda y: Dense(2)(y), split_rng=False)(x)
+
+    # Harmless by default (params do not depend on the mapped values), like dm-haiku.
+    assert hk.transform(raw).init(jax.random.PRNGKey(0), XS)["dense"]["w"].shape == (3, 2)
+    with hk.config.context(check_jax_usage=True):
+        with pytest.raises(JaxUsageError, match=r"dense.__call__ was called with traced inputs"):
+            hk.transform(raw).init(jax.random.PRNGKey(0), XS)
+        t = hk.transform(wrapped)
+        params = t.init(jax.random.PRNGKey(0), XS)
+        jax.jit(t.apply)(params, None, XS)
+        jax.jit(t.init)(jax.random.PRNGKey(0), XS)

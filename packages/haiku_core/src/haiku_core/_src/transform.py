@@ -13,8 +13,9 @@ from jax.core import Tracer
 
 from haiku_core._src import base
 from haiku_core._src import config as _config
+from haiku_core._src import module as hk_module
 from haiku_core._src.base import Frame, PRNGSequence, _local
-from haiku_core._src.errors import NonEmptyStateError
+from haiku_core._src.errors import JaxUsageError, NonEmptyStateError
 
 __all__ = [
     "MultiTransformed",
@@ -137,6 +138,25 @@ def _under_no_trace(inputs: Any) -> bool:
     return not isinstance(jnp.zeros((), jnp.float32), Tracer)
 
 
+def _strict_interceptor(next_f, args, kwargs, ctx):
+    """With check_jax_usage: module methods may not see tracers from a raw transform."""
+    frame = _local.frames[-1]
+    if frame.eager is True and any(isinstance(x, Tracer) for x in jax.tree.leaves((args, kwargs))):
+        raise JaxUsageError(
+            f"haiku_core: {ctx.module.module_name}.{ctx.method_name} was called with traced "
+            "inputs from a raw JAX transform used inside the transformed function "
+            "(hk.config check_jax_usage=True). " + base._RAW_TRANSFORM_HINT
+        )
+    return next_f(*args, **kwargs)
+
+
+def _call(f: Callable, frame: Frame, args: tuple, kwargs: dict) -> Any:
+    if not _config._CONFIG.check_jax_usage:
+        return f(*args, **kwargs)
+    with hk_module.intercept_methods(_strict_interceptor):
+        return f(*args, **kwargs)
+
+
 def _run_init(f, rng, args, kwargs, with_state: bool):
     seq = _check_rng(rng, _INIT_RNG_MSG)
     params: dict = {}
@@ -149,7 +169,7 @@ def _run_init(f, rng, args, kwargs, with_state: bool):
     frames = _local.frames
     frames.append(frame)
     try:
-        f(*args, **kwargs)
+        _call(f, frame, args, kwargs)
     finally:
         frames.pop()
     _finish(frame)
@@ -196,7 +216,7 @@ def transform_with_state(f: Callable[..., Any]) -> TransformedWithState:
         frames = _local.frames
         frames.append(frame)
         try:
-            out = f(*args, **kwargs)
+            out = _call(f, frame, args, kwargs)
         finally:
             frames.pop()
         if frame.suspicious:
@@ -255,7 +275,7 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
         frames = _local.frames
         frames.append(frame)
         try:
-            out = f(*args, **kwargs)
+            out = _call(f, frame, args, kwargs)
         finally:
             frames.pop()
         if frame.suspicious:
