@@ -15,8 +15,10 @@ class Config:
       check_jax_usage: if True, ``apply`` also probes (one small op per call)
         whether it runs under an enclosing JAX trace, so a value stored into
         params/state/rng from a raw JAX transform nested inside the function raises
-        at the point it is stored. ``init`` always does this; without the flag
-        ``apply`` reports such values when it returns.
+        at the point it is stored (``init`` always does this; without the flag
+        ``apply`` reports such values when it returns). It also rejects module
+        methods called on tracers of a raw transform nested in the function (e.g. a
+        plain ``jax.vmap`` around modules), which is harmless and allowed by default.
       module_auto_repr: if True, ``repr(module)`` shows its constructor arguments.
       restore_flatmap: accepted for compatibility; params are always plain dicts.
       rng_reserve_size: how many keys the RNG sequence splits at once when it
