@@ -307,3 +307,23 @@ def test_inside_transform_same_key_same_values_and_outside_raises():
     assert not np.array_equal(np.asarray(a), np.asarray(c))
     with pytest.raises(ValueError, match=r"hk.transform"):
         inits.RandomNormal()((2,), jnp.float32)
+
+
+def test_jit_matches_eager():
+    def sample():
+        return [
+            init((4, 3), jnp.float32)
+            for init in (
+                inits.VarianceScaling(2.0, "fan_avg"),
+                inits.TruncatedNormal(0.1),
+                inits.Orthogonal(),
+                inits.UniformScaling(),
+            )
+        ]
+
+    f = hk.transform(sample)
+    key = jax.random.PRNGKey(0)
+    eager = f.apply({}, key)
+    jitted = jax.jit(f.apply)({}, key)
+    for a, b in zip(eager, jitted, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
