@@ -98,6 +98,10 @@ def categorical_sample(key: ArrayLike, probs: ArrayLike) -> jax.Array:
 
     Raises:
       ValueError: if ``probs`` is a scalar.
+
+    Examples:
+      >>> print(categorical_sample(jax.random.PRNGKey(0), jnp.array([0.0, 1.0, 0.0])))
+      1
     """
     fn = "rlax_core.categorical_sample"
     _check_rank_at_least(fn, "probs", probs, 1)
@@ -117,6 +121,10 @@ def softmax(temperature=1.0) -> DiscreteDistribution:
       ``DiscreteDistribution`` with ``sample(key, logits)``, ``probs(logits)``,
       ``logprob(sample, logits)``, ``entropy(logits)``, ``kl(p_logits, q_logits)``;
       logits are ``[..., A]``.
+
+    Examples:
+      >>> print(softmax().probs(jnp.array([0.0, jnp.log(3.0)])))
+      [0.25       0.75000006]
     """
 
     def sample_fn(key: ArrayLike, logits: ArrayLike) -> jax.Array:
@@ -157,6 +165,10 @@ def greedy() -> DiscreteDistribution:
       ``DiscreteDistribution`` with ``sample(key, preferences)``, ``probs(preferences)``,
       ``logprob(sample, preferences)``, ``entropy(preferences)`` and ``kl=None``;
       preferences are ``[..., A]``.
+
+    Examples:
+      >>> print(greedy().probs(jnp.array([1.0, 3.0, 3.0])))
+      [0.  0.5 0.5]
     """
 
     def sample_fn(key: ArrayLike, preferences: ArrayLike) -> jax.Array:
@@ -200,6 +212,10 @@ def epsilon_greedy(epsilon=None) -> DiscreteDistribution:
 
     References:
       Sutton & Barto (2018), Reinforcement Learning: An Introduction, 2nd ed., ch. 2.
+
+    Examples:
+      >>> print(epsilon_greedy(0.1).probs(jnp.array([1.0, 3.0])))
+      [0.05 0.95]
     """
     default_epsilon = epsilon
 
@@ -234,6 +250,10 @@ def clipped_entropy_softmax(temperature=1.0, entropy_clip=1.0) -> DiscreteDistri
       ``DiscreteDistribution`` with ``sample(key, logits, action_spec=None)``,
       ``probs(logits, action_spec=None)``, ``logprob(sample, logits, action_spec=None)``,
       ``entropy(logits)`` and ``kl(p_logits, q_logits)``; logits are ``[..., A]``.
+
+    Examples:
+      >>> print(clipped_entropy_softmax(entropy_clip=0.5).entropy(jnp.zeros(4)) / jnp.log(4.0))
+      0.5
     """
     base = softmax(temperature)
 
@@ -288,6 +308,10 @@ def multivariate_normal_kl_divergence(
 
     Returns:
       [...] KL divergence.
+
+    Examples:
+      >>> print(multivariate_normal_kl_divergence(jnp.zeros(2), jnp.ones(2), jnp.ones(2), jnp.ones(2)))
+      1.0
     """
     mu_0, sigma_0, mu_1, sigma_1 = _broadcast(mu_0, sigma_0, mu_1, sigma_1)
     ratio = sigma_0 / sigma_1
@@ -316,6 +340,10 @@ def gaussian_diagonal(sigma=None) -> ContinuousDistribution:
       ``entropy(mu, sigma=sigma)``, ``kl_to_standard_normal(mu, sigma=sigma)`` and
       ``kl(mu_0, sigma_0, mu_1, sigma_1)``; ``mu`` is ``[..., D]``. Densities and entropies
       sum over ``D``.
+
+    Examples:
+      >>> print(gaussian_diagonal().kl_to_standard_normal(jnp.zeros(2), jnp.ones(2)))
+      0.0
     """
     default_sigma = sigma
 
@@ -382,6 +410,13 @@ def squashed_gaussian(sigma_min=-4, sigma_max=0.0) -> ContinuousDistribution:
 
     References:
       Haarnoja et al. (2018), Soft Actor-Critic, https://arxiv.org/abs/1801.01290.
+
+    Examples:
+      >>> import collections
+      >>> Spec = collections.namedtuple("Spec", "minimum maximum")
+      >>> a = squashed_gaussian().sample(jax.random.PRNGKey(0), jnp.zeros(1), jnp.zeros(1), Spec(0.0, 2.0))
+      >>> print(a.shape, bool(0.0 <= a[0] <= 2.0))
+      (1,) True
     """
 
     def sigma_activation(sigma: ArrayLike) -> jax.Array:
@@ -462,6 +497,10 @@ def categorical_importance_sampling_ratios(
 
     Raises:
       ValueError: on shape mismatches; TypeError: if ``a_t`` is not integer.
+
+    Examples:
+      >>> print(categorical_importance_sampling_ratios(jnp.array([[0.0, 0.0]]), jnp.array([[0.0, jnp.log(3.0)]]), jnp.array([0])))
+      [2.]
     """
     fn = "rlax_core.categorical_importance_sampling_ratios"
     _check_rank_at_least(fn, "pi_logits_t", pi_logits_t, 1)
@@ -486,6 +525,10 @@ def categorical_cross_entropy(labels: ArrayLike, logits: ArrayLike) -> jax.Array
 
     Raises:
       ValueError: if the shapes differ.
+
+    Examples:
+      >>> print(categorical_cross_entropy(jnp.array([1.0, 0.0]), jnp.zeros(2)))
+      0.6931472
     """
     fn = "rlax_core.categorical_cross_entropy"
     checks.check_equal_shape(fn, labels=labels, logits=logits)
@@ -507,6 +550,10 @@ def categorical_kl_divergence(
 
     Raises:
       ValueError: if the shapes differ.
+
+    Examples:
+      >>> print(categorical_kl_divergence(jnp.zeros(3), jnp.zeros(3)))
+      0.0
     """
     fn = "rlax_core.categorical_kl_divergence"
     checks.check_equal_shape(fn, p_logits=p_logits, q_logits=q_logits)

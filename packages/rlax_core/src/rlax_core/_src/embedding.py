@@ -28,6 +28,10 @@ def embed_oar(
 
     References:
       Kapturowski et al. (2019), Recurrent Experience Replay in Distributed RL (R2D2).
+
+    Examples:
+      >>> print(embed_oar(jnp.zeros((1, 1)), jnp.array([1]), jnp.array([0.0]), 2))
+      [[0. 0. 1. 0.]]
     """
     fn = "rlax_core.embed_oar"
     checks.check_rank(fn, features=(features, 2), action=(action, 1), reward=(reward, 1))

@@ -55,6 +55,10 @@ def knn_query(
 
     Raises:
       ValueError: on rank or feature-size mismatches.
+
+    Examples:
+      >>> print(knn_query(jnp.array([[0.0], [2.0], [5.0]]), jnp.array([[1.8]]), 2).neighbor_indices)
+      [[1 0]]
     """
     fn = "rlax_core.knn_query"
     checks.check_rank(fn, data=(data, 2), query_points=(query_points, 2))

@@ -26,6 +26,10 @@ def add_gaussian_noise(key: ArrayLike, action: ArrayLike, stddev: float) -> jax.
     References:
       Fujimoto et al. (2018), Addressing Function Approximation Error in Actor-Critic
       Methods (TD3), https://arxiv.org/abs/1802.09477.
+
+    Examples:
+      >>> print(add_gaussian_noise(jax.random.PRNGKey(0), jnp.ones(2), 0.0))
+      [1. 1.]
     """
     action = jnp.asarray(action)
     return action + jax.random.normal(key, shape=action.shape, dtype=action.dtype) * stddev
@@ -56,6 +60,10 @@ def add_ornstein_uhlenbeck_noise(
       Uhlenbeck & Ornstein (1930), On the theory of the Brownian motion. Lillicrap et al.
       (2016), Continuous control with deep reinforcement learning (DDPG),
       https://arxiv.org/abs/1509.02971.
+
+    Examples:
+      >>> print(add_ornstein_uhlenbeck_noise(jax.random.PRNGKey(0), jnp.zeros(2), jnp.ones(2), 0.5, 0.0))
+      [0.5 0.5]
     """
     fn = "rlax_core.add_ornstein_uhlenbeck_noise"
     checks.check_rank(fn, action=(action, 1), noise_tm1=(noise_tm1, 1))
@@ -87,6 +95,10 @@ def add_dirichlet_noise(
 
     References:
       Silver et al. (2017), Mastering the game of Go without human knowledge, Nature 550.
+
+    Examples:
+      >>> print(add_dirichlet_noise(jax.random.PRNGKey(0), jnp.full((1, 2), 0.5), 0.3, 0.0))
+      [[0.5 0.5]]
     """
     fn = "rlax_core.add_dirichlet_noise"
     checks.check_rank(fn, prior=(prior, 2))
@@ -155,6 +167,11 @@ def episodic_memory_intrinsic_rewards(
     References:
       Badia et al. (2020), Never Give Up: Learning Directed Exploration Strategies,
       https://arxiv.org/abs/2002.06038.
+
+    Examples:
+      >>> rewards, state = episodic_memory_intrinsic_rewards(jnp.zeros((1, 2)), 1, 1.0, max_memory_size=4)
+      >>> print(rewards, state.next_memory_index)
+      [0.99900097] 1
     """
     fn = "rlax_core.episodic_memory_intrinsic_rewards"
     checks.check_rank(fn, embeddings=(embeddings, 2))

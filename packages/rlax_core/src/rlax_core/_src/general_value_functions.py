@@ -25,6 +25,10 @@ def pixel_control_rewards(observations: ArrayLike, cell_size: int) -> jax.Array:
     References:
       Jaderberg et al. (2016), Reinforcement Learning with Unsupervised Auxiliary Tasks
       (UNREAL), https://arxiv.org/abs/1611.05397.
+
+    Examples:
+      >>> print(pixel_control_rewards(jnp.stack([jnp.zeros((2, 2, 1)), jnp.ones((2, 2, 1))]), 2))
+      [[[1.]]]
     """
     fn = "rlax_core.pixel_control_rewards"
     checks.check_rank(fn, observations=(observations, 4))
@@ -64,6 +68,11 @@ def feature_control_rewards(
     References:
       Jaderberg et al. (2016), Reinforcement Learning with Unsupervised Auxiliary Tasks,
       https://arxiv.org/abs/1611.05397.
+
+    Examples:
+      >>> print(feature_control_rewards(jnp.array([[1.0], [3.0], [2.0]]), 'increase'))
+      [[ 2.]
+       [-1.]]
     """
     fn = "rlax_core.feature_control_rewards"
     checks.check_rank(fn, features=(features, 2))

@@ -25,6 +25,10 @@ def fix_step_type_on_interruptions(step_type: ArrayLike):
 
     Raises:
       ValueError: if ``step_type`` is not rank 2.
+
+    Examples:
+      >>> print(fix_step_type_on_interruptions(jnp.array([[0], [1], [0], [1]]))[:, 0])
+      [0 2 0 1]
     """
     checks.check_rank("rlax_core.fix_step_type_on_interruptions", step_type=(step_type, 2))
     step_type = jnp.asarray(step_type)

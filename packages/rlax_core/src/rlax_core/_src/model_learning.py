@@ -31,6 +31,10 @@ def extract_subsequences(
 
     Raises:
       ValueError: on rank or batch-size mismatches.
+
+    Examples:
+      >>> print(extract_subsequences(jnp.arange(5.0)[:, None], jnp.array([[1]]), 3)[:, 0, 0])
+      [1. 2. 3.]
     """
     del max_valid_start_idx
     fn = "rlax_core.extract_subsequences"
@@ -69,6 +73,10 @@ def sample_start_indices(
 
     Raises:
       ValueError: if ``num_start_indices > max_valid_start_idx + 1``.
+
+    Examples:
+      >>> print(sample_start_indices(jax.random.PRNGKey(0), 2, 3, 2).shape)
+      (2, 3)
     """
     if num_start_indices > max_valid_start_idx + 1:
         raise ValueError(

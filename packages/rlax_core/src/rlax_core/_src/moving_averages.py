@@ -71,6 +71,12 @@ def create_ema(
     References:
       Kingma & Ba (2015), Adam: A Method for Stochastic Optimization (bias correction),
       https://arxiv.org/abs/1412.6980.
+
+    Examples:
+      >>> init_state, update_moments = create_ema(decay=0.9)
+      >>> moments, state = update_moments(jnp.array([1.0, 3.0]), init_state(jnp.zeros(2)))
+      >>> print(moments.mean)
+      1.9999995
     """
 
     def init_state(template_tree: Any) -> EmaState:

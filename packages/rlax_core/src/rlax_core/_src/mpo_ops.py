@@ -78,6 +78,12 @@ def compute_parametric_kl_penalty_and_dual_loss(
     References:
       Abdolmaleki et al. (2018), Maximum a Posteriori Policy Optimisation,
       https://arxiv.org/abs/1806.06920.
+
+    Examples:
+      >>> penalty, dual = compute_parametric_kl_penalty_and_dual_loss(
+      ...     [(jnp.array(0.5), LagrangePenalty(jnp.array(2.0), 0.1))], jnp.abs)
+      >>> print(penalty, dual)
+      1.0 -0.8
     """
     if not kl_constraints:
         raise ValueError(
@@ -126,6 +132,11 @@ def mpo_compute_weights_and_temperature_loss(
     References:
       Abdolmaleki et al. (2018), Maximum a Posteriori Policy Optimisation,
       https://arxiv.org/abs/1806.06920.
+
+    Examples:
+      >>> print(mpo_compute_weights_and_temperature_loss(jnp.zeros((2, 1)), LagrangePenalty(jnp.array(1.0), 0.1), jnp.abs)[1])
+      [[0.5]
+       [0.5]]
     """
     q = jnp.asarray(sample_q_values)
     temperature = projection_operator(jnp.asarray(temperature_constraint.alpha))
@@ -180,6 +191,10 @@ def mpo_loss(
     References:
       Abdolmaleki et al. (2018), Maximum a Posteriori Policy Optimisation,
       https://arxiv.org/abs/1806.06920.
+
+    Examples:
+      >>> print(mpo_loss(jnp.zeros((2, 1)), jnp.zeros((2, 1)), LagrangePenalty(jnp.array(1.0), 0.1), [(jnp.zeros(1), LagrangePenalty(jnp.array(1.0), 0.1))])[0])
+      [0.20000002]
     """
     checks.check_equal_shape(
         "rlax_core.mpo_loss", sample_log_probs=sample_log_probs, sample_q_values=sample_q_values
@@ -276,6 +291,10 @@ def vmpo_compute_weights_and_temperature_loss(
     References:
       Song et al. (2019), V-MPO: On-Policy Maximum a Posteriori Policy Optimization for
       Discrete and Continuous Control, https://arxiv.org/abs/1909.12238.
+
+    Examples:
+      >>> print(vmpo_compute_weights_and_temperature_loss(jnp.array([1.0, 0.0, 3.0, 2.0]), jnp.ones(4), jnp.ones(4), LagrangePenalty(jnp.array(100.0), 0.0), jnp.abs, 0.5)[1])
+      [0.         0.         0.5025     0.49750003]
     """
     fn = "rlax_core.vmpo_compute_weights_and_temperature_loss"
     checks.check_equal_shape(
@@ -354,6 +373,10 @@ def vmpo_loss(
     References:
       Song et al. (2019), V-MPO: On-Policy Maximum a Posteriori Policy Optimization for
       Discrete and Continuous Control, https://arxiv.org/abs/1909.12238.
+
+    Examples:
+      >>> print(vmpo_loss(jnp.zeros(4), jnp.array([1.0, 0.0, 3.0, 2.0]), LagrangePenalty(jnp.array(1.0), 0.1), [(jnp.zeros(4), LagrangePenalty(jnp.array(1.0), 0.1))])[1].num_samples)
+      2.0
     """
     fn = "rlax_core.vmpo_loss"
     checks.check_equal_shape(fn, sample_log_probs=sample_log_probs, advantages=advantages)

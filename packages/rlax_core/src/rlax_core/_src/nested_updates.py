@@ -22,6 +22,10 @@ def conditional_update(new_tensors: Any, old_tensors: Any, is_time: ArrayLike):
 
     Raises:
       ValueError: if ``is_time`` is not a scalar.
+
+    Examples:
+      >>> print(conditional_update(jnp.ones(2), jnp.zeros(2), True))
+      [1. 1.]
     """
     if jnp.ndim(is_time) != 0:
         raise ValueError(
@@ -45,5 +49,9 @@ def periodic_update(new_tensors: Any, old_tensors: Any, steps: ArrayLike, update
 
     References:
       Mnih et al. (2015), Human-level control through deep reinforcement learning, Nature 518.
+
+    Examples:
+      >>> print(periodic_update(jnp.ones(1), jnp.zeros(1), jnp.array(6), 3))
+      [1.]
     """
     return conditional_update(new_tensors, old_tensors, jnp.mod(steps, update_period) == 0)

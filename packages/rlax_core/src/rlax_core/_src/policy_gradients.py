@@ -50,6 +50,10 @@ def policy_gradient_loss(
       Williams (1992), Simple statistical gradient-following algorithms for connectionist
       reinforcement learning. Mnih et al. (2016), Asynchronous Methods for Deep RL (A3C),
       https://arxiv.org/abs/1602.01783.
+
+    Examples:
+      >>> print(policy_gradient_loss(jnp.zeros((2, 2)), jnp.array([0, 1]), jnp.array([1.0, 3.0]), jnp.ones(2)))
+      1.3862944
     """
     fn = "rlax_core.policy_gradient_loss"
     checks.check_rank(fn, logits_t=(logits_t, 2), a_t=(a_t, 1), adv_t=(adv_t, 1), w_t=(w_t, 1))
@@ -83,6 +87,10 @@ def entropy_loss(logits_t: ArrayLike, w_t: ArrayLike) -> jax.Array:
     References:
       Mnih et al. (2016), Asynchronous Methods for Deep Reinforcement Learning,
       https://arxiv.org/abs/1602.01783.
+
+    Examples:
+      >>> print(entropy_loss(jnp.zeros((1, 2)), jnp.ones(1)))
+      -0.6931472
     """
     fn = "rlax_core.entropy_loss"
     checks.check_rank(fn, logits_t=(logits_t, 2), w_t=(w_t, 1))
@@ -117,6 +125,10 @@ def clipped_surrogate_pg_loss(
     References:
       Schulman et al. (2017), Proximal Policy Optimization Algorithms,
       https://arxiv.org/abs/1707.06347.
+
+    Examples:
+      >>> print(clipped_surrogate_pg_loss(jnp.array([0.5, 1.5]), jnp.array([1.0, 1.0]), 0.2))
+      -0.85
     """
     fn = "rlax_core.clipped_surrogate_pg_loss"
     checks.check_rank(fn, prob_ratios_t=(prob_ratios_t, 1), adv_t=(adv_t, 1))
@@ -154,6 +166,10 @@ def dpg_loss(
 
     References:
       Silver et al. (2014), Deterministic Policy Gradient Algorithms, ICML.
+
+    Examples:
+      >>> print([round(float(x), 4) for x in dpg_loss(jnp.zeros(2), jnp.array([3.0, 4.0]), dqda_clipping=1.0)])
+      [0.18, 0.32]
     """
     fn = "rlax_core.dpg_loss"
     checks.check_rank(fn, a_t=(a_t, 1), dqda_t=(dqda_t, 1))
@@ -213,6 +229,10 @@ def qpg_loss(logits_t: ArrayLike, q_t: ArrayLike, use_stop_gradient: bool = True
     References:
       Srinivasan et al. (2018), Actor-Critic Policy Optimization in Partially Observable
       Multiagent Environments, https://arxiv.org/abs/1810.09026.
+
+    Examples:
+      >>> print(qpg_loss(jnp.zeros((1, 2)), jnp.array([[1.0, 0.0]])))
+      -0.0
     """
     fn = "rlax_core.qpg_loss"
     _check_logits_q(fn, logits_t, q_t)
@@ -240,6 +260,10 @@ def rm_loss(logits_t: ArrayLike, q_t: ArrayLike, use_stop_gradient: bool = True)
     References:
       Srinivasan et al. (2018), Actor-Critic Policy Optimization in Partially Observable
       Multiagent Environments, https://arxiv.org/abs/1810.09026.
+
+    Examples:
+      >>> print(rm_loss(jnp.zeros((1, 2)), jnp.array([[1.0, 0.0]])))
+      -0.25
     """
     fn = "rlax_core.rm_loss"
     _check_logits_q(fn, logits_t, q_t)
@@ -267,6 +291,10 @@ def rpg_loss(logits_t: ArrayLike, q_t: ArrayLike, use_stop_gradient: bool = True
     References:
       Srinivasan et al. (2018), Actor-Critic Policy Optimization in Partially Observable
       Multiagent Environments, https://arxiv.org/abs/1810.09026.
+
+    Examples:
+      >>> print(rpg_loss(jnp.zeros((1, 2)), jnp.array([[1.0, 0.0]])))
+      0.5
     """
     fn = "rlax_core.rpg_loss"
     _check_logits_q(fn, logits_t, q_t)

@@ -43,6 +43,12 @@ def constant_policy_targets(
 
     Returns:
       ``PolicyTarget(actions [S, ...], weights [S, *batch_shape])``.
+
+    Examples:
+      >>> import types
+      >>> dist = types.SimpleNamespace(batch_shape=(), sample=lambda seed, sample_shape: jnp.zeros(sample_shape))
+      >>> print(constant_policy_targets(dist, jax.random.PRNGKey(0), 3, 0.5).weights)
+      [0.5 0.5 0.5]
     """
     actions = distribution.sample(seed=rng_key, sample_shape=num_samples)
     shape = (num_samples, *tuple(distribution.batch_shape))
@@ -70,6 +76,12 @@ def sampled_policy_distillation_loss(
 
     References:
       Rusu et al. (2016), Policy Distillation, https://arxiv.org/abs/1511.06295.
+
+    Examples:
+      >>> import types
+      >>> dist = types.SimpleNamespace(log_prob=lambda a: -jnp.abs(a))
+      >>> print(sampled_policy_distillation_loss(dist, PolicyTarget(jnp.array([1.0, 3.0]), jnp.ones(2))))
+      2.0
     """
     actions, weights = policy_targets.actions, policy_targets.weights
     if stop_target_gradients:

@@ -86,6 +86,10 @@ def art(
       van Hasselt et al. (2016), Learning values across many orders of magnitude,
       https://arxiv.org/abs/1602.07714. Hessel et al. (2019), Multi-task Deep RL with
       PopArt, https://arxiv.org/abs/1809.04474.
+
+    Examples:
+      >>> print(art(PopArtState(jnp.zeros(2), jnp.ones(2), jnp.ones(2)), jnp.array([3.0]), jnp.array([1]), 0.5, 0.1, 10.0).shift)
+      [0.  1.5]
     """
     fn = "rlax_core.art"
     checks.check_rank(fn, targets=(targets, 1), indices=(indices, 1))
@@ -124,6 +128,10 @@ def pop(params: Mapping[str, ArrayLike], old: PopArtState, new: PopArtState):
 
     Raises:
       ValueError: if ``params`` lacks ``w``/``b`` or their shapes do not match K.
+
+    Examples:
+      >>> print(pop({'w': jnp.ones((1, 1)), 'b': jnp.zeros(1)}, PopArtState(jnp.zeros(1), jnp.ones(1), jnp.ones(1)), PopArtState(jnp.ones(1), jnp.full(1, 2.0), jnp.ones(1)))['b'])
+      [-0.5]
     """
     fn = "rlax_core.pop"
     if "w" not in params or "b" not in params:
@@ -158,6 +166,11 @@ def popart(
     References:
       van Hasselt et al. (2016), Learning values across many orders of magnitude,
       https://arxiv.org/abs/1602.07714.
+
+    Examples:
+      >>> init_fn, update_fn = popart(num_outputs=2, step_size=0.1, scale_lb=0.01, scale_ub=100.0)
+      >>> print(init_fn().scale)
+      [1. 1.]
     """
 
     def init_fn() -> PopArtState:
@@ -191,6 +204,10 @@ def normalize(state: PopArtState, unnormalized: ArrayLike, indices: ArrayLike) -
 
     Raises:
       ValueError: if the shapes differ.
+
+    Examples:
+      >>> print(normalize(PopArtState(jnp.array([1.0]), jnp.array([2.0]), jnp.ones(1)), jnp.array([5.0]), jnp.array([0])))
+      [2.]
     """
     checks.check_equal_shape("rlax_core.normalize", unnormalized=unnormalized, indices=indices)
     return (jnp.asarray(unnormalized) - _gather(state.shift, indices)) / _gather(
@@ -211,6 +228,10 @@ def unnormalize(state: PopArtState, normalized: ArrayLike, indices: ArrayLike) -
 
     Raises:
       ValueError: if the shapes differ.
+
+    Examples:
+      >>> print(unnormalize(PopArtState(jnp.array([1.0]), jnp.array([2.0]), jnp.ones(1)), jnp.array([2.0]), jnp.array([0])))
+      [5.]
     """
     checks.check_equal_shape("rlax_core.unnormalize", normalized=normalized, indices=indices)
     return jnp.asarray(normalized) * _gather(state.scale, indices) + _gather(state.shift, indices)
@@ -229,6 +250,10 @@ def unnormalize_linear(state: PopArtState, inputs: ArrayLike, indices: ArrayLike
 
     Raises:
       ValueError: if ``indices`` does not match the leading shape of ``inputs``.
+
+    Examples:
+      >>> print(unnormalize_linear(PopArtState(jnp.array([1.0, 0.0]), jnp.array([2.0, 1.0]), jnp.ones(2)), jnp.array([[2.0, 7.0]]), jnp.array([0])).unnormalized)
+      [5.]
     """
     fn = "rlax_core.unnormalize_linear"
     if jnp.ndim(inputs) < 1:
