@@ -600,3 +600,26 @@ def compat(session: nox.Session) -> None:
                 env=env,
                 success_codes=[0, 5],
             )
+
+
+# --------------------------------------------------------------------------- benchmarks
+
+# Installed into the bench venv only (never package dependencies); versions measured together.
+BENCH_PEERS = ["flax==0.12.8", "equinox==0.13.8", "optax"]
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks vs dm-haiku / rlax / Flax NNX / Equinox: table + JSON into benchmarks/results/.
+
+    ``nox -s bench`` (full, ~10 min on 2 cores); ``nox -s bench -- --quick``;
+    ``nox -s bench -- --only rlax``; ``nox -s bench -- --gpu`` on a machine whose jax sees a GPU.
+    """
+    tmp = Path(session.create_tmp()).resolve()
+    for package in PACKAGES:
+        wheel = _build_wheel(session, package, tmp / "wheel")
+        _install_wheel(session, wheel, package, *COMPAT_PINS)
+    session.install(*COMPAT_PINS, *BENCH_PEERS)
+    session.chdir(ROOT)
+    env = {} if "--gpu" in session.posargs else {"JAX_PLATFORMS": "cpu"}
+    session.run("python", "-m", "benchmarks.run_all", *session.posargs, env=env)
