@@ -128,3 +128,19 @@ def test_getter_context_is_experimental_alias():
     assert hk.experimental.GetterContext is hk.GetterContext
     assert hk.experimental.ParamContext is hk.GetterContext
     assert hk.experimental.custom_creator is hk.custom_creator
+
+
+def test_state_creator_applies_to_get_state_only_when_asked():
+    def ones(next_creator, shape, dtype, init, context):
+        return next_creator(shape, dtype, jnp.ones)
+
+    def f(params, state):
+        with hk.custom_creator(ones, params=params, state=state):
+            s = hk.get_state("s", [2], init=jnp.zeros)
+            p = hk.get_parameter("p", [2], init=jnp.zeros)
+        return s, p
+
+    for params_flag, state_flag in [(True, False), (False, True)]:
+        p, s = hk.transform_with_state(f).init(None, params_flag, state_flag)
+        np.testing.assert_array_equal(p["~"]["p"], np.full([2], float(params_flag)))
+        np.testing.assert_array_equal(s["~"]["s"], np.full([2], float(state_flag)))

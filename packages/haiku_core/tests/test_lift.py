@@ -156,3 +156,20 @@ def test_layer_stack_inside_module_and_bad_num_layers():
     assert list(params) == ["m/__layer_stack_no_per_layer/dense"]
     with pytest.raises(ValueError, match=r"num_layers.*got 0"):
         hk.layer_stack(0)
+
+
+def test_transparent_lift_with_state_keeps_inner_names():
+    inner_s = hk.transform_with_state(lambda x: hk.set_state("s", x) or Dense(2)(x))
+
+    def g(x):
+        init_fn, updater = hk.transparent_lift_with_state(inner_s.init)
+        params, state = init_fn(hk.next_rng_key(), x)
+        out, new_state = inner_s.apply(params, state, None, x * 3)
+        updater.update(new_state)
+        return out
+
+    t = hk.transform_with_state(g)
+    params, state = t.init(jax.random.PRNGKey(0), X)
+    assert list(params) == ["dense"] and list(state) == ["~"]
+    _, new_state = t.apply(params, state, jax.random.PRNGKey(0), X)
+    np.testing.assert_allclose(new_state["~"]["s"], X * 3)

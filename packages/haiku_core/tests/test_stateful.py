@@ -304,3 +304,37 @@ def test_check_jax_usage_flags_raw_vmap_around_modules():
         params = t.init(jax.random.PRNGKey(0), XS)
         jax.jit(t.apply)(params, None, XS)
         jax.jit(t.init)(jax.random.PRNGKey(0), XS)
+
+
+def test_vmap_in_axes_out_axes_and_kwargs():
+    def f(x, y, *, scale):
+        d = Dense(2)
+        return hk.vmap(
+            lambda a, b, scale: d(a) * scale + b, in_axes=(0, None), out_axes=1, split_rng=False
+        )(x, y, scale=scale)
+
+    t = hk.transform(f)
+    y = np.ones([2], np.float32)
+    scale = np.full([4, 1], 2.0, np.float32)
+    params = t.init(jax.random.PRNGKey(0), XS, y, scale=scale)
+    out = t.apply(params, None, XS, y, scale=scale)
+    assert out.shape == (2, 4)
+    np.testing.assert_allclose(out, (XS @ _w(params) * 2.0 + 1.0).T, rtol=1e-5)
+
+
+@pytest.mark.multidevice
+def test_pmap_with_state_and_cross_device_mean():
+    assert jax.device_count() == 8
+
+    def f(x):
+        mean = jax.lax.pmean(x.mean(), axis_name="i")
+        hk.set_state("mean", mean)
+        return hk.vmap(lambda y: Dense(2)(y), split_rng=False)(x)
+
+    t = hk.transform_with_state(f)
+    xs = np.stack([XS + i for i in range(8)])
+    params, state = jax.pmap(t.init, axis_name="i", in_axes=(None, 0))(jax.random.PRNGKey(0), xs)
+    out, new_state = jax.pmap(t.apply, axis_name="i")(params, state, None, xs)
+    np.testing.assert_allclose(new_state["~"]["mean"], np.full([8], xs.mean()), rtol=1e-5)
+    w = np.asarray(params["dense"]["w"][0])
+    np.testing.assert_allclose(out[3], xs[3] @ w, rtol=1e-5)
