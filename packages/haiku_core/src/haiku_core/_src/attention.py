@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -14,10 +12,10 @@ import numpy as np
 from haiku_core._src import basic
 from haiku_core._src import initializers as hk_init
 from haiku_core._src import module as hk_module
+from haiku_core._src.typing import Initializer
 
 __all__ = ["MultiHeadAttention"]
 
-Initializer = Callable[[Sequence[int], Any], jax.Array]
 
 # Value used for masked-out logits by the reference (einsum) path; a fully
 # masked row then gets uniform weights, as in dm-haiku.
@@ -141,7 +139,7 @@ class MultiHeadAttention(hk_module.Module):
                 f"{owner}: please provide a weight initializer: `w_init` (e.g. "
                 "hk.initializers.VarianceScaling(1.0)); `w_init` is mandatory."
             )
-        if w_init is None:
+        if w_init is None and w_init_scale is not None:
             w_init = hk_init.VarianceScaling(w_init_scale)
         self.w_init = w_init
         self.with_bias = with_bias

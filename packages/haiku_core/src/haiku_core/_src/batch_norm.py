@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from haiku_core._src import base, moving_averages
 from haiku_core._src import module as hk_module
+from haiku_core._src.typing import Initializer
 
 __all__ = ["BatchNorm"]
 
@@ -88,8 +88,8 @@ class BatchNorm(hk_module.Module):
         create_offset: bool,
         decay_rate: float,
         eps: float = 1e-5,
-        scale_init=None,
-        offset_init=None,
+        scale_init: Initializer | None = None,
+        offset_init: Initializer | None = None,
         axis: Sequence[int] | None = None,
         cross_replica_axis: str | Sequence[str] | None = None,
         cross_replica_axis_index_groups: Sequence[Sequence[int]] | None = None,
@@ -222,14 +222,18 @@ class BatchNorm(hk_module.Module):
         w_shape = [1 if i in axis else inputs.shape[i] for i in range(ndim)]
         w_dtype = inputs.dtype
         if self.create_scale:
-            scale = base.get_parameter("scale", w_shape, w_dtype, init=self.scale_init)
+            w_scale = base.get_parameter("scale", w_shape, w_dtype, init=self.scale_init)
         elif scale is None:
-            scale = np.ones([], dtype=w_dtype)
+            w_scale = jnp.ones([], dtype=w_dtype)
+        else:
+            w_scale = jnp.asarray(scale)
         if self.create_offset:
-            offset = base.get_parameter("offset", w_shape, w_dtype, init=self.offset_init)
+            w_offset = base.get_parameter("offset", w_shape, w_dtype, init=self.offset_init)
         elif offset is None:
-            offset = np.zeros([], dtype=w_dtype)
+            w_offset = jnp.zeros([], dtype=w_dtype)
+        else:
+            w_offset = jnp.asarray(offset)
 
         eps = jax.lax.convert_element_type(self.eps, var.dtype)
-        inv = scale * jax.lax.rsqrt(var + eps)
-        return (inputs - mean) * inv + offset
+        inv = w_scale * jax.lax.rsqrt(var + eps)
+        return (inputs - mean) * inv + w_offset

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -12,10 +11,9 @@ from haiku_core._src import base
 from haiku_core._src import module as hk_module
 from haiku_core._src.batch_norm import channel_index
 from haiku_core._src.layer_norm import to_axes
+from haiku_core._src.typing import Initializer
 
 __all__ = ["GroupNorm"]
-
-Initializer = Callable[[Sequence[int], Any], jax.Array]
 
 
 class GroupNorm(hk_module.Module):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -11,10 +10,10 @@ import jax.numpy as jnp
 from haiku_core._src import base
 from haiku_core._src import module as hk_module
 from haiku_core._src.batch_norm import channel_index
+from haiku_core._src.typing import Initializer
 
 __all__ = ["InstanceNorm", "LayerNorm", "RMSNorm"]
 
-Initializer = Callable[[Sequence[int], Any], jax.Array]
 AxisSpec = int | Sequence[int] | slice
 
 
@@ -274,8 +273,8 @@ class RMSNorm(hk_module.Module):
     >>> import haiku_core as hk, jax.numpy as jnp
     >>> f = hk.transform(lambda x: hk.RMSNorm(-1)(x))
     >>> x = jnp.array([[3.0, 4.0]])
-    >>> f.apply(f.init(None, x), None, x).round(3).tolist()
-    [[0.849, 1.131]]
+    >>> [round(float(v), 3) for v in f.apply(f.init(None, x), None, x)[0]]
+    [0.849, 1.131]
     """
 
     def __init__(

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable
 
 import jax
 
 from haiku_core._src import base, basic
 from haiku_core._src import module as hk_module
+from haiku_core._src.typing import Initializer
 
 __all__ = ["MLP"]
-
-Initializer = Callable[[Sequence[int], Any], jax.Array]
 
 
 class MLP(hk_module.Module):
@@ -105,7 +103,7 @@ class MLP(hk_module.Module):
         for i, layer in enumerate(self.layers):
             out = layer(out)
             if i < num_layers - 1 or self.activate_final:
-                if dropout_rate is not None:
+                if dropout_rate is not None and rngs is not None:
                     out = basic.dropout(next(rngs), dropout_rate, out)
                 out = self.activation(out)
         return out
@@ -130,8 +128,9 @@ class MLP(hk_module.Module):
             activate_final = self.activate_final
         if name is None:
             name = self.name + "_reversed"
-        sizes = [getattr(layer, "input_size", None) for layer in reversed(self.layers)]
-        if any(s is None for s in sizes):
+        maybe_sizes = [getattr(layer, "input_size", None) for layer in reversed(self.layers)]
+        sizes = [int(s) for s in maybe_sizes if s is not None]
+        if len(sizes) != len(maybe_sizes):
             raise ValueError(
                 f"haiku_core.nets.MLP ({self.module_name}): the MLP must be called before "
                 "reverse() so that the input size of each layer is known."

@@ -26,14 +26,14 @@ FloatStrOrBool = str | float | bool
 
 
 def _bn_defaults(bn_config: Mapping[str, FloatStrOrBool] | None) -> dict[str, Any]:
-    cfg = dict(bn_config or {})
+    cfg: dict[str, Any] = dict(bn_config or {})
     cfg.setdefault("create_scale", True)
     cfg.setdefault("create_offset", True)
     cfg.setdefault("decay_rate", 0.999)
     return cfg
 
 
-def _conv(channels: int, kernel: int, stride: int, name: str) -> conv.Conv2D:
+def _conv(channels: int, kernel: int, stride: int | Sequence[int], name: str) -> conv.Conv2D:
     return conv.Conv2D(
         output_channels=channels,
         kernel_shape=kernel,
@@ -313,38 +313,38 @@ class ResNet(hk_module.Module):
         """
         super().__init__(name=name)
         self.resnet_v2 = resnet_v2
-        bn_config = dict(bn_config or {})
-        bn_config.setdefault("decay_rate", 0.9)
-        bn_config.setdefault("eps", 1e-5)
-        bn_config.setdefault("create_scale", True)
-        bn_config.setdefault("create_offset", True)
+        bn_config_: dict[str, Any] = dict(bn_config or {})
+        bn_config_.setdefault("decay_rate", 0.9)
+        bn_config_.setdefault("eps", 1e-5)
+        bn_config_.setdefault("create_scale", True)
+        bn_config_.setdefault("create_offset", True)
 
-        logits_config = dict(logits_config or {})
-        logits_config.setdefault("w_init", jnp.zeros)
-        logits_config.setdefault("name", "logits")
+        logits_config_: dict[str, Any] = dict(logits_config or {})
+        logits_config_.setdefault("w_init", jnp.zeros)
+        logits_config_.setdefault("name", "logits")
 
         _check_length(4, blocks_per_group, "blocks_per_group")
         _check_length(4, channels_per_group, "channels_per_group")
         _check_length(4, use_projection, "use_projection")
         _check_length(4, strides, "strides")
 
-        initial_conv_config = dict(initial_conv_config or {})
-        initial_conv_config.setdefault("output_channels", 64)
-        initial_conv_config.setdefault("kernel_shape", 7)
-        initial_conv_config.setdefault("stride", 2)
-        initial_conv_config.setdefault("with_bias", False)
-        initial_conv_config.setdefault("padding", "SAME")
-        initial_conv_config.setdefault("name", "initial_conv")
+        initial_conv_config_: dict[str, Any] = dict(initial_conv_config or {})
+        initial_conv_config_.setdefault("output_channels", 64)
+        initial_conv_config_.setdefault("kernel_shape", 7)
+        initial_conv_config_.setdefault("stride", 2)
+        initial_conv_config_.setdefault("with_bias", False)
+        initial_conv_config_.setdefault("padding", "SAME")
+        initial_conv_config_.setdefault("name", "initial_conv")
 
-        self.initial_conv = conv.Conv2D(**initial_conv_config)
+        self.initial_conv = conv.Conv2D(**initial_conv_config_)
         if not self.resnet_v2:
-            self.initial_batchnorm = BatchNorm(name="initial_batchnorm", **bn_config)
+            self.initial_batchnorm = BatchNorm(name="initial_batchnorm", **bn_config_)
         self.block_groups = [
             BlockGroup(
                 channels=channels_per_group[i],
                 num_blocks=blocks_per_group[i],
                 stride=stride,
-                bn_config=bn_config,
+                bn_config=bn_config_,
                 resnet_v2=resnet_v2,
                 bottleneck=bottleneck,
                 use_projection=use_projection[i],
@@ -353,8 +353,8 @@ class ResNet(hk_module.Module):
             for i, stride in enumerate(strides)
         ]
         if self.resnet_v2:
-            self.final_batchnorm = BatchNorm(name="final_batchnorm", **bn_config)
-        self.logits = basic.Linear(num_classes, **logits_config)
+            self.final_batchnorm = BatchNorm(name="final_batchnorm", **bn_config_)
+        self.logits = basic.Linear(num_classes, **logits_config_)
 
     def __call__(self, inputs, is_training, test_local_stats=False):
         """Computes logits.
@@ -390,7 +390,9 @@ class ResNet(hk_module.Module):
         return self.logits(out)
 
 
-def _preset(depth: int, doc: str):
+class ResNet18(ResNet):
+    """ResNet-18: basic blocks (2, 2, 2, 2), channels (64, 128, 256, 512)."""
+
     def __init__(
         self,
         num_classes: int,
@@ -401,8 +403,18 @@ def _preset(depth: int, doc: str):
         initial_conv_config: Mapping[str, FloatStrOrBool] | None = None,
         strides: Sequence[int] = (1, 2, 2, 2),
     ):
-        ResNet.__init__(
-            self,
+        """Creates a ResNet-18.
+
+        Args:
+          num_classes: number of logits.
+          bn_config: keyword arguments for every BatchNorm.
+          resnet_v2: pre-activation (v2) blocks.
+          logits_config: keyword arguments for the final Linear.
+          name: module name; defaults to ``res_net18``.
+          initial_conv_config: keyword arguments for the first Conv2D.
+          strides: stride of each of the 4 groups.
+        """
+        super().__init__(
             num_classes=num_classes,
             bn_config=bn_config,
             initial_conv_config=initial_conv_config,
@@ -410,54 +422,185 @@ def _preset(depth: int, doc: str):
             strides=strides,
             logits_config=logits_config,
             name=name,
-            **ResNet.CONFIGS[depth],
+            **ResNet.CONFIGS[18],
         )
 
-    __init__.__doc__ = f"""Creates a ResNet-{depth}.
+
+class ResNet34(ResNet):
+    """ResNet-34: basic blocks (3, 4, 6, 3), channels (64, 128, 256, 512)."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        bn_config: Mapping[str, FloatStrOrBool] | None = None,
+        resnet_v2: bool = False,
+        logits_config: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        initial_conv_config: Mapping[str, FloatStrOrBool] | None = None,
+        strides: Sequence[int] = (1, 2, 2, 2),
+    ):
+        """Creates a ResNet-34.
 
         Args:
           num_classes: number of logits.
           bn_config: keyword arguments for every BatchNorm.
           resnet_v2: pre-activation (v2) blocks.
           logits_config: keyword arguments for the final Linear.
-          name: module name; defaults to ``res_net{depth}``.
+          name: module name; defaults to ``res_net34``.
           initial_conv_config: keyword arguments for the first Conv2D.
           strides: stride of each of the 4 groups.
         """
-    return __init__
-
-
-class ResNet18(ResNet):
-    """ResNet-18: basic blocks (2, 2, 2, 2), channels (64, 128, 256, 512)."""
-
-    __init__ = _preset(18, "")
-
-
-class ResNet34(ResNet):
-    """ResNet-34: basic blocks (3, 4, 6, 3), channels (64, 128, 256, 512)."""
-
-    __init__ = _preset(34, "")
+        super().__init__(
+            num_classes=num_classes,
+            bn_config=bn_config,
+            initial_conv_config=initial_conv_config,
+            resnet_v2=resnet_v2,
+            strides=strides,
+            logits_config=logits_config,
+            name=name,
+            **ResNet.CONFIGS[34],
+        )
 
 
 class ResNet50(ResNet):
-    """ResNet-50: bottleneck blocks (3, 4, 6, 3), channels (256, ..., 2048)."""
+    """ResNet-50: bottleneck blocks (3, 4, 6, 3), channels (256, 512, 1024, 2048)."""
 
-    __init__ = _preset(50, "")
+    def __init__(
+        self,
+        num_classes: int,
+        bn_config: Mapping[str, FloatStrOrBool] | None = None,
+        resnet_v2: bool = False,
+        logits_config: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        initial_conv_config: Mapping[str, FloatStrOrBool] | None = None,
+        strides: Sequence[int] = (1, 2, 2, 2),
+    ):
+        """Creates a ResNet-50.
+
+        Args:
+          num_classes: number of logits.
+          bn_config: keyword arguments for every BatchNorm.
+          resnet_v2: pre-activation (v2) blocks.
+          logits_config: keyword arguments for the final Linear.
+          name: module name; defaults to ``res_net50``.
+          initial_conv_config: keyword arguments for the first Conv2D.
+          strides: stride of each of the 4 groups.
+        """
+        super().__init__(
+            num_classes=num_classes,
+            bn_config=bn_config,
+            initial_conv_config=initial_conv_config,
+            resnet_v2=resnet_v2,
+            strides=strides,
+            logits_config=logits_config,
+            name=name,
+            **ResNet.CONFIGS[50],
+        )
 
 
 class ResNet101(ResNet):
-    """ResNet-101: bottleneck blocks (3, 4, 23, 3), channels (256, ..., 2048)."""
+    """ResNet-101: bottleneck blocks (3, 4, 23, 3), channels (256, 512, 1024, 2048)."""
 
-    __init__ = _preset(101, "")
+    def __init__(
+        self,
+        num_classes: int,
+        bn_config: Mapping[str, FloatStrOrBool] | None = None,
+        resnet_v2: bool = False,
+        logits_config: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        initial_conv_config: Mapping[str, FloatStrOrBool] | None = None,
+        strides: Sequence[int] = (1, 2, 2, 2),
+    ):
+        """Creates a ResNet-101.
+
+        Args:
+          num_classes: number of logits.
+          bn_config: keyword arguments for every BatchNorm.
+          resnet_v2: pre-activation (v2) blocks.
+          logits_config: keyword arguments for the final Linear.
+          name: module name; defaults to ``res_net101``.
+          initial_conv_config: keyword arguments for the first Conv2D.
+          strides: stride of each of the 4 groups.
+        """
+        super().__init__(
+            num_classes=num_classes,
+            bn_config=bn_config,
+            initial_conv_config=initial_conv_config,
+            resnet_v2=resnet_v2,
+            strides=strides,
+            logits_config=logits_config,
+            name=name,
+            **ResNet.CONFIGS[101],
+        )
 
 
 class ResNet152(ResNet):
-    """ResNet-152: bottleneck blocks (3, 8, 36, 3), channels (256, ..., 2048)."""
+    """ResNet-152: bottleneck blocks (3, 8, 36, 3), channels (256, 512, 1024, 2048)."""
 
-    __init__ = _preset(152, "")
+    def __init__(
+        self,
+        num_classes: int,
+        bn_config: Mapping[str, FloatStrOrBool] | None = None,
+        resnet_v2: bool = False,
+        logits_config: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        initial_conv_config: Mapping[str, FloatStrOrBool] | None = None,
+        strides: Sequence[int] = (1, 2, 2, 2),
+    ):
+        """Creates a ResNet-152.
+
+        Args:
+          num_classes: number of logits.
+          bn_config: keyword arguments for every BatchNorm.
+          resnet_v2: pre-activation (v2) blocks.
+          logits_config: keyword arguments for the final Linear.
+          name: module name; defaults to ``res_net152``.
+          initial_conv_config: keyword arguments for the first Conv2D.
+          strides: stride of each of the 4 groups.
+        """
+        super().__init__(
+            num_classes=num_classes,
+            bn_config=bn_config,
+            initial_conv_config=initial_conv_config,
+            resnet_v2=resnet_v2,
+            strides=strides,
+            logits_config=logits_config,
+            name=name,
+            **ResNet.CONFIGS[152],
+        )
 
 
 class ResNet200(ResNet):
-    """ResNet-200: bottleneck blocks (3, 24, 36, 3), channels (256, ..., 2048)."""
+    """ResNet-200: bottleneck blocks (3, 24, 36, 3), channels (256, 512, 1024, 2048)."""
 
-    __init__ = _preset(200, "")
+    def __init__(
+        self,
+        num_classes: int,
+        bn_config: Mapping[str, FloatStrOrBool] | None = None,
+        resnet_v2: bool = False,
+        logits_config: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        initial_conv_config: Mapping[str, FloatStrOrBool] | None = None,
+        strides: Sequence[int] = (1, 2, 2, 2),
+    ):
+        """Creates a ResNet-200.
+
+        Args:
+          num_classes: number of logits.
+          bn_config: keyword arguments for every BatchNorm.
+          resnet_v2: pre-activation (v2) blocks.
+          logits_config: keyword arguments for the final Linear.
+          name: module name; defaults to ``res_net200``.
+          initial_conv_config: keyword arguments for the first Conv2D.
+          strides: stride of each of the 4 groups.
+        """
+        super().__init__(
+            num_classes=num_classes,
+            bn_config=bn_config,
+            initial_conv_config=initial_conv_config,
+            resnet_v2=resnet_v2,
+            strides=strides,
+            logits_config=logits_config,
+            name=name,
+            **ResNet.CONFIGS[200],
+        )
