@@ -75,3 +75,21 @@ def test_transposes():
     np.testing.assert_array_equal(
         rlax.transpose_last_axis_to_first(rlax.transpose_first_axis_to_last(y)), y
     )
+
+
+_PART2_MODULES = (
+    "policy_gradients distributions exploration episodic_memory mpo_ops pop_art policy_targets "
+    "general_value_functions model_learning interruptions nested_updates embedding "
+    "moving_averages tree_util"
+).split()
+
+
+@pytest.mark.parametrize("module", _PART2_MODULES)
+def test_part2_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"rlax_core._src.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert result.attempted > 0, f"{module}: no examples found"
+    assert result.failed == 0, f"{module}: {result.failed} docstring example(s) failed"
