@@ -243,7 +243,7 @@ def scan(
     length: int | None = None,
     reverse: bool = False,
     unroll: int | bool = 1,
-):
+) -> tuple[Any, Any]:
     """``jax.lax.scan`` for functions that use modules.
 
     Under init the first step runs once outside the loop to create parameters.
@@ -298,7 +298,7 @@ def _key_only(frame: Frame) -> jax.Array:
     return seq._key
 
 
-def map(f: Callable, xs: Any):
+def map(f: Callable, xs: Any) -> Any:
     """``jax.lax.map`` for functions that use modules.
 
     Args:
@@ -311,7 +311,7 @@ def map(f: Callable, xs: Any):
     return scan(lambda _, x: ((), f(x)), (), xs)[1]
 
 
-def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any):
+def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any) -> Any:
     """``jax.lax.fori_loop`` for functions that use modules.
 
     Args:
@@ -341,7 +341,7 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any):
     return val
 
 
-def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any):
+def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
     """``jax.lax.while_loop`` for functions that use modules (apply only).
 
     ``cond_fun`` may not use state or random keys.
@@ -385,7 +385,9 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any):
 _no_operand = object()
 
 
-def cond(pred, true_fun: Callable, false_fun: Callable, *operands, operand=_no_operand):
+def cond(
+    pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any, operand: Any = _no_operand
+) -> Any:
     """``jax.lax.cond`` for functions that use modules.
 
     Under init both branches run once (outside the conditional) to create their
@@ -408,7 +410,7 @@ def cond(pred, true_fun: Callable, false_fun: Callable, *operands, operand=_no_o
     return switch(jnp.asarray(pred).astype(jnp.int32), (false_fun, true_fun), *operands)
 
 
-def switch(index, branches: Sequence[Callable], *operands):
+def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
     """``jax.lax.switch`` for functions that use modules.
 
     Args:
@@ -488,7 +490,12 @@ def remat(
     return wrapper
 
 
-def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
+def value_and_grad(
+    fun: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable[..., Any]:
     """``jax.value_and_grad`` for functions that use modules (w.r.t. explicit args).
 
     Args:
@@ -531,7 +538,12 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     return wrapper
 
 
-def grad(fun, argnums=0, has_aux=False, holomorphic=False):
+def grad(
+    fun: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable[..., Any]:
     """``jax.grad`` for functions that use modules (w.r.t. explicit args).
 
     Args:
@@ -553,7 +565,7 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     return wrapper
 
 
-def eval_shape(fun, *args, **kwargs):
+def eval_shape(fun: Callable, *args: Any, **kwargs: Any) -> Any:
     """``jax.eval_shape`` for functions that use modules; state changes are dropped.
 
     Args:
