@@ -234,3 +234,25 @@ def test_cross_replica_axis_under_vmap(np_rng):
     out, _ = jax.vmap(lambda p, s, xi: f.apply(p, s, None, xi), axis_name="r")(params, state, x)
     expected, _, _ = _np_reference_train(x.reshape(6, 2).astype(np.float64), 1.0, 0.0, 1e-5)
     np.testing.assert_allclose(out.reshape(6, 2), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_state_threads_through_hk_scan(np_rng):
+    # hk.scan over time steps updates the EMA counter once per step.
+    xs = np_rng.normal(size=(3, 4, 2)).astype(np.float32)
+
+    def f(xs):
+        bn = hk.BatchNorm(True, True, 0.9)
+
+        def step(carry, x):
+            return carry, bn(x, True)
+
+        return hk.scan(step, 0, xs)[1]
+
+    t = hk.transform_with_state(f)
+    params, state = t.init(None, xs)
+    out, new_state = t.apply(params, state, None, xs)
+    assert out.shape == xs.shape
+    assert int(new_state["batch_norm/~/mean_ema"]["counter"]) == 3
+    for i in range(3):
+        expected, _, _ = _np_reference_train(xs[i].astype(np.float64), 1.0, 0.0, 1e-5)
+        np.testing.assert_allclose(out[i], expected, rtol=1e-4, atol=1e-5)

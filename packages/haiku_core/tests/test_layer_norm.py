@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -162,3 +163,26 @@ def test_instance_norm_rank_error():
     f = hk.transform(lambda x: hk.InstanceNorm(True, True)(x))
     with pytest.raises(ValueError, match=r"instance_norm.*rank >= 3.*\(2, 3\)"):
         f.init(None, jnp.ones([2, 3]))
+
+
+def test_under_layer_stack_and_remat(np_rng):
+    # Per-layer LayerNorm params are stacked by hk.layer_stack; hk.remat keeps the numbers.
+    x = np_rng.normal(size=(2, 4)).astype(np.float32)
+
+    def body(x):
+        return hk.LayerNorm(-1, True, True)(x) * 2.0
+
+    stacked = hk.transform(lambda x: hk.layer_stack(3)(body)(x))
+    params = stacked.init(None, x)
+    (mod,) = list(params)
+    assert params[mod]["scale"].shape == (3, 4)
+    out = stacked.apply(params, None, x)
+    expected = x
+    for _ in range(3):
+        expected = _np_layer_norm(expected, (1,)) * 2.0
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+    remat = hk.transform(lambda x: hk.remat(body)(x))
+    p = remat.init(None, x)
+    g = jax.grad(lambda x: jnp.sum(remat.apply(p, None, x) ** 2))(x)
+    g_ref = jax.grad(lambda x: jnp.sum(hk.transform(body).apply(p, None, x) ** 2))(x)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-5, atol=1e-6)
