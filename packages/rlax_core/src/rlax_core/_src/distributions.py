@@ -70,7 +70,7 @@ def _sample_logits(key: ArrayLike, logits: jax.Array) -> jax.Array:
     logits = jax.nn.log_softmax(logits, axis=-1)
     batch_shape = logits.shape[:-1]
     draws = jax.random.categorical(key, logits, axis=-1, shape=(1, *batch_shape))
-    return jnp.reshape(draws, batch_shape).astype(jnp.int32)
+    return jnp.reshape(draws, batch_shape)
 
 
 def _categorical_entropy(logits: jax.Array) -> jax.Array:
@@ -94,7 +94,7 @@ def categorical_sample(key: ArrayLike, probs: ArrayLike) -> jax.Array:
       probs: [..., A] probabilities (each row sums to 1; zeros are never drawn).
 
     Returns:
-      [...] int32 sampled indices.
+      [...] sampled indices (default integer dtype: int32, or int64 with x64).
 
     Raises:
       ValueError: if ``probs`` is a scalar.
@@ -106,7 +106,7 @@ def categorical_sample(key: ArrayLike, probs: ArrayLike) -> jax.Array:
     fn = "rlax_core.categorical_sample"
     _check_rank_at_least(fn, "probs", probs, 1)
     probs = jnp.asarray(probs)
-    return jax.random.categorical(key, jnp.log(probs), axis=-1).astype(jnp.int32)
+    return jax.random.categorical(key, jnp.log(probs), axis=-1)
 
 
 def softmax(temperature=1.0) -> DiscreteDistribution:

@@ -69,7 +69,7 @@ def sample_start_indices(
       max_valid_start_idx: largest index that may be drawn (inclusive).
 
     Returns:
-      [B, K] int32 indices, without replacement within each row.
+      [B, K] integer indices, without replacement within each row.
 
     Raises:
       ValueError: if ``num_start_indices > max_valid_start_idx + 1``.
