@@ -253,3 +253,12 @@ def test_gaussian_broadcasts_sigma_explicitly(key):
     np.testing.assert_allclose(
         d.kl_to_standard_normal(mu), np.full(3, 1.5 - np.log(2.0)), rtol=1e-6
     )
+
+
+@pytest.mark.x64
+def test_x64_dtypes_follow_jax_defaults(key):
+    logits = jnp.zeros((2, 3), jnp.float64)
+    assert rlax.softmax().sample(key, logits).dtype == jnp.int64
+    assert rlax.greedy().sample(key, logits).dtype == jnp.int64
+    assert rlax.gaussian_diagonal().sample(key, logits, jnp.ones(3)).dtype == jnp.float64
+    np.testing.assert_allclose(rlax.softmax().entropy(logits), np.full(2, np.log(3.0)), rtol=1e-12)
