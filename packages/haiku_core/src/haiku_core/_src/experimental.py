@@ -33,6 +33,7 @@ def optimize_rng_use(fun: Callable[..., Any]) -> Callable[..., Any]:
 
         def count(*a, **k):
             seq = base.current_frame().rng
+            assert seq is not None  # eval_shape keeps the (copied) sequence
             start = seq._draws
             fun(*a, **k)
             return seq._draws - start

@@ -342,7 +342,7 @@ class ModuleMetaclass(abc.ABCMeta):
                 f"`hk.transform`: {cls.__name__}(...) was called outside any transform. Build "
                 "modules inside a function `f` and call `hk.transform(f).init/apply`."
             )
-        module = cls.__new__(cls, *args, **kwargs)
+        module: Any = cls.__new__(cls, *args, **kwargs)  # type: ignore[misc]
         module._hk_ctor = (args, kwargs)
         stack = frames[-1].stack
         entry = [module, "__init__", None, None, None]

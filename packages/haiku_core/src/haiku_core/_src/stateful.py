@@ -291,6 +291,7 @@ def scan(
 
 def _key_only(frame: Frame) -> jax.Array:
     seq = frame.rng
+    assert seq is not None  # callers check frame.rng first
     seq.reserve(0)
     if seq._subkeys:
         # Fold reserved keys back into one: draw one key to carry through the loop.
