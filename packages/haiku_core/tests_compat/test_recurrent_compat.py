@@ -187,16 +187,16 @@ def test_gru_unrolled(time_major):
     _run_both(make, _x(7, B, D) if time_major else _x(B, 7, D))
 
 
-@pytest.mark.parametrize("double_bias", [True, False])
-def test_vanilla_rnn_unrolled(double_bias):
+@pytest.mark.parametrize("double_bias, time_major", [(True, True), (False, False)])
+def test_vanilla_rnn_static_unroll(double_bias, time_major):
     def make(hk):
         def f(x):
             core = hk.VanillaRNN(H, double_bias=double_bias)
-            return hk.static_unroll(core, x, core.initial_state(B))
+            return hk.static_unroll(core, x, core.initial_state(B), time_major=time_major)
 
         return f
 
-    _run_both(make, _x(6, B, D))
+    _run_both(make, _x(6, B, D) if time_major else _x(B, 6, D))
 
 
 def test_deep_rnn_with_plain_callable():
