@@ -262,3 +262,13 @@ def test_x64_dtypes_follow_jax_defaults(key):
     assert rlax.greedy().sample(key, logits).dtype == jnp.int64
     assert rlax.gaussian_diagonal().sample(key, logits, jnp.ones(3)).dtype == jnp.float64
     np.testing.assert_allclose(rlax.softmax().entropy(logits), np.full(2, np.log(3.0)), rtol=1e-12)
+
+
+def test_logprob_sample_shape_errors_and_broadcast(logits):
+    d = rlax.softmax()
+    with pytest.raises(ValueError, match=r"softmax.logprob.*`sample`.*\(3,\)"):
+        d.logprob(jnp.zeros(3, jnp.int32), logits)
+    # A scalar action broadcasts over the batch.
+    np.testing.assert_allclose(
+        d.logprob(jnp.asarray(1), logits), d.logprob(jnp.ones(4, jnp.int32), logits)
+    )

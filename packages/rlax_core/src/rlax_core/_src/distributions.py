@@ -56,7 +56,16 @@ class ContinuousDistribution(NamedTuple):
     kl: Callable[..., jax.Array]
 
 
-def _take_last(values: jax.Array, indices: jax.Array) -> jax.Array:
+def _take_last(values: jax.Array, indices: jax.Array, fn: str = "rlax_core") -> jax.Array:
+    """``values[..., indices]``; ``indices`` broadcasts to the batch shape ``values.shape[:-1]``."""
+    batch_shape = values.shape[:-1]
+    try:
+        indices = jnp.broadcast_to(indices, batch_shape)
+    except ValueError:
+        raise ValueError(
+            f"{fn}: `sample` of shape {indices.shape} does not broadcast to the batch shape "
+            f"{batch_shape} of the logits/preferences {values.shape}."
+        ) from None
     return jnp.take_along_axis(values, indices[..., None].astype(jnp.int32), axis=-1)[..., 0]
 
 
@@ -136,7 +145,7 @@ def softmax(temperature=1.0) -> DiscreteDistribution:
 
     def logprob_fn(sample: ArrayLike, logits: ArrayLike) -> jax.Array:
         log_p = jax.nn.log_softmax(jnp.asarray(logits) / temperature, axis=-1)
-        return _take_last(log_p, jnp.asarray(sample))
+        return _take_last(log_p, jnp.asarray(sample), "rlax_core.softmax.logprob")
 
     def entropy_fn(logits: ArrayLike) -> jax.Array:
         return _categorical_entropy(jnp.asarray(logits) / temperature)
@@ -180,7 +189,7 @@ def greedy() -> DiscreteDistribution:
 
     def logprob_fn(sample: ArrayLike, preferences: ArrayLike) -> jax.Array:
         probs = _greedy_probs(jnp.asarray(preferences))
-        return jnp.log(_take_last(probs, jnp.asarray(sample)))
+        return jnp.log(_take_last(probs, jnp.asarray(sample), "rlax_core.greedy.logprob"))
 
     def entropy_fn(preferences: ArrayLike) -> jax.Array:
         return _entropy_from_probs(_greedy_probs(jnp.asarray(preferences)))
@@ -229,7 +238,7 @@ def epsilon_greedy(epsilon=None) -> DiscreteDistribution:
 
     def logprob_fn(sample: ArrayLike, preferences: ArrayLike, epsilon=default_epsilon) -> jax.Array:
         probs = _epsilon_greedy_probs(jnp.asarray(preferences), epsilon)
-        return jnp.log(_take_last(probs, jnp.asarray(sample)))
+        return jnp.log(_take_last(probs, jnp.asarray(sample), "rlax_core.epsilon_greedy.logprob"))
 
     def entropy_fn(preferences: ArrayLike, epsilon=default_epsilon) -> jax.Array:
         return _entropy_from_probs(_epsilon_greedy_probs(jnp.asarray(preferences), epsilon))
