@@ -137,9 +137,8 @@ from haiku_core._src.recurrent import (
     RNNCore,
     VanillaRNN,
     deep_rnn_with_skip_connections,
-    dynamic_unroll,
-    static_unroll,
 )
+from haiku_core._src.unroll import dynamic_unroll, static_unroll
 
 __all__ = [
     "__version__",
