@@ -190,7 +190,23 @@ def catalogue(hk):
     def remat_stack(x):
         return hk.remat(lambda y: hk.nets.MLP([4, 4])(y))(x)
 
+    def batchnorm_scan(x):
+        bn = hk.BatchNorm(True, True, 0.9)
+        lin = hk.Linear(5)
+
+        def step(c, xt):
+            y = bn(lin(xt[None]) + c, is_training=True)
+            return y, y
+
+        return hk.scan(step, jnp.zeros([1, 5]), x)[1]
+
+    def fori_state(x):
+        counter = Counter()
+        return hk.fori_loop(0, 3, lambda i, v: counter(v) * 0.5, x)
+
     return {
+        "batchnorm_scan": (batchnorm_scan, (4, 5)),
+        "fori_state": (fori_state, (2, 5)),
         "appendix_a": (appendix_a, (2, 5)),
         "dropout_mlp": (dropout_mlp, (2, 5)),
         "vmap_rng": (vmap_rng, (3, 5)),
@@ -288,3 +304,32 @@ def test_rng_streams_identical():
     s_theirs.reserve(3)
     for _ in range(5):
         np.testing.assert_array_equal(np.asarray(next(s_ours)), np.asarray(next(s_theirs)))
+
+
+def test_multi_transform_same_trees_and_outputs():
+    def make(hk):
+        def f():
+            enc, dec = hk.Linear(3, name="enc"), hk.nets.MLP([4, 2], name="dec")
+
+            def encode(x):
+                return enc(x)
+
+            def decode(z):
+                return dec(z)
+
+            return (lambda x: decode(encode(x))), (encode, decode)
+
+        return f
+
+    x = jnp.asarray(np.random.default_rng(1).normal(size=(2, 5)), jnp.float32)
+    ours = haiku_core.multi_transform(make(haiku_core))
+    theirs = haiku.multi_transform(make(haiku))
+    key = jax.random.PRNGKey(0)
+    p_theirs = theirs.init(key, x)
+    p_ours = ours.init(key, x)
+    assert _layout(p_ours) == _layout(p_theirs)
+    z_t = theirs.apply[0](p_theirs, None, x)
+    np.testing.assert_allclose(ours.apply[0](p_theirs, None, x), z_t, rtol=1e-6)
+    np.testing.assert_allclose(
+        ours.apply[1](p_theirs, None, z_t), theirs.apply[1](p_theirs, None, z_t), rtol=1e-6
+    )

@@ -97,10 +97,25 @@ def _pure(fun: Callable, frame: Frame, key_only: bool = False) -> Callable:
     return g
 
 
+def _in_order(reference: dict, new: Any) -> dict:
+    """``new`` (whose dicts a JAX transform returned key-sorted) in ``reference``'s order."""
+    out: dict = {}
+    for m, bundle in reference.items():
+        if m in new:
+            nb = new[m]
+            out[m] = {n: nb[n] for n in bundle if n in nb}
+            out[m].update({n: v for n, v in nb.items() if n not in out[m]})
+    for m, nb in new.items():
+        if m not in out:
+            out[m] = dict(nb)
+    return out
+
+
 def _write_back(frame: Frame, state, rng_state, new_params, new_initial, key_only=False):
     if frame.state is not None and state is not None:
+        ordered = _in_order(frame.state, state)
         frame.state.clear()
-        frame.state.update(state)
+        frame.state.update(ordered)
     if rng_state is not None and frame.rng is not None:
         if key_only:
             frame.rng.replace_internal_state((rng_state, ()))
