@@ -482,11 +482,6 @@ class IdentityCore(RNNCore):
         return ()
 
 
-def _leaf_ndim(tree: Any) -> int | None:
-    leaves = jax.tree.leaves(tree)
-    return jnp.ndim(leaves[0]) if leaves else None
-
-
 class ResetCore(RNNCore):
     """Wraps a core so that its state can be reset to the initial state mid-sequence.
 
