@@ -204,7 +204,15 @@ def catalogue(hk):
         counter = Counter()
         return hk.fori_loop(0, 3, lambda i, v: counter(v) * 0.5, x)
 
+    def vmap_block(x):
+        return hk.vmap(lambda y: RealBlock()(y), split_rng=False)(x)
+
+    def remat_block(x):
+        return hk.remat(lambda y: RealBlock()(y))(x)
+
     return {
+        "vmap_block": (vmap_block, (3, 5)),
+        "remat_block": (remat_block, (2, 5)),
         "batchnorm_scan": (batchnorm_scan, (4, 5)),
         "fori_state": (fori_state, (2, 5)),
         "appendix_a": (appendix_a, (2, 5)),
