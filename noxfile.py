@@ -14,6 +14,7 @@ Quick reference (run from the repository root)::
     nox -s typecheck                       # pyright (informative; not part of .ci/run)
     nox -s api                             # API coverage figure vs dm-haiku / rlax
     nox -s compat                          # opt-in: side by side with upstream dm-haiku / rlax
+    nox -s bench                           # benchmarks vs upstream and peers
 
 Every test session installs the package under test as a *built wheel* (never editable)
 into a venv that holds only that package, its runtime dependencies, ``shared_testing``
@@ -518,7 +519,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """pyright (standard mode) over both packages and shared_testing; public-API completeness report."""
+    """pyright (config: [tool.pyright] per project) + public-API type-completeness figure."""
     session.install(PYRIGHT)
     for package in PACKAGES:
         session.install("-e", str(ROOT / "packages" / package))
