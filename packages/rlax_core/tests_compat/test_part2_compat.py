@@ -366,6 +366,11 @@ def test_vmpo_loss(rng, frac, stop):
         for m in (rlax_core, rlax)
     ]
     close(grads[0], grads[1])
+    rw = jnp.ones((T, B)).at[1, 1].set(0.0)
+    grads = [
+        jax.grad(lambda r, m=m: jnp.sum(run(m, *args, rw=r)[0]))(rw) for m in (rlax_core, rlax)
+    ]
+    close(grads[0], grads[1])
 
 
 def test_mpo_e_steps(rng):

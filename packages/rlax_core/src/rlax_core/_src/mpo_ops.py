@@ -308,7 +308,9 @@ def vmpo_compute_weights_and_temperature_loss(
     restarting_weights = jnp.asarray(restarting_weights, dtype=advantages.dtype)
     temperature = projection_operator(jnp.asarray(temperature_constraint.alpha))
     mask = _top_k_mask(top_k_fraction, restarting_weights, advantages, axis_name)
-    tempered = advantages / temperature
+    # Advantages enter masked by the restarting weights (0/1, so values are unchanged; this
+    # also fixes the gradient w.r.t. the restarting weights).
+    tempered = restarting_weights * advantages / temperature
     # Stabilised sum_i mask_i * iw_i * exp(tempered_i), aggregated across devices.
     shift = jax.lax.stop_gradient(jnp.max(jnp.where(mask > 0, tempered, -jnp.inf)))
     if axis_name is not None:
