@@ -751,3 +751,37 @@ def test_clip_gradient_and_allsum():
     ours = jax.vmap(lambda r: rlax_core.AllSum("i")(r), axis_name="i")(m)
     theirs = jax.vmap(lambda r: rlax.AllSum("i")(r), axis_name="i")(m)
     _close(ours, theirs)
+
+
+def _accepted_variants(kwargs):
+    """Everyday spellings upstream accepts: Python/NumPy scalars, NumPy arrays, bf16, uint8."""
+    for k, v in kwargs.items():
+        v = jnp.asarray(v)
+        if v.ndim == 0 and jnp.issubdtype(v.dtype, jnp.floating):
+            yield f"{k}=float", {**kwargs, k: float(v)}
+            yield f"{k}=np.float64", {**kwargs, k: np.float64(v)}
+        if v.ndim == 0 and jnp.issubdtype(v.dtype, jnp.integer):
+            yield f"{k}=int", {**kwargs, k: int(v)}
+            yield f"{k}=np.int64", {**kwargs, k: np.int64(v)}
+        if v.ndim >= 1:
+            yield f"{k}=numpy", {**kwargs, k: np.asarray(v)}
+        if v.dtype == jnp.float32:
+            yield f"{k}=bf16", {**kwargs, k: v.astype(jnp.bfloat16)}
+        if v.dtype == jnp.int32:
+            yield f"{k}=uint8", {**kwargs, k: v.astype(jnp.uint8)}
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_accepts_what_upstream_accepts(case):
+    kwargs = case.make(np.random.default_rng(5))
+    rejected = []
+    for desc, variant in _accepted_variants(kwargs):
+        try:
+            _call(rlax, case, variant)
+        except Exception:
+            continue
+        try:
+            _call(rlax_core, case, variant)
+        except Exception as e:
+            rejected.append(f"{desc}: {type(e).__name__}: {str(e)[:80]}")
+    assert not rejected, f"{case.name}: upstream accepts but rlax_core fails: {rejected}"

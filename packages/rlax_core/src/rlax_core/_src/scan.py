@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Literal
 
 import jax
+import jax.numpy as jnp
 
 __all__ = [
     "ASSOCIATIVE_MIN_LENGTH",
@@ -108,6 +109,10 @@ def linear_recurrence_reverse(
       ValueError: for an unknown ``method`` or a bad ``unroll``.
     """
     _check_unroll(unroll, fn)
+    # Mixed input dtypes (e.g. a bfloat16 bootstrap with float32 rewards) promote as jnp would;
+    # the scan carry needs one dtype.
+    dtype = jnp.result_type(a, b, init)
+    a, b, init = (jnp.asarray(x, dtype) for x in (a, b, init))
     length = a.shape[0]
     resolved = resolve_method(method, length, fn)
     if length == 0:
