@@ -18,6 +18,8 @@ Every model is written once against a Haiku-like module ``hk`` and instantiated 
 from __future__ import annotations
 
 import functools
+import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -44,8 +46,8 @@ TF_LAYERS, TF_D, TF_HEADS, TF_MLP, TF_BATCH, TF_SEQ = 6, 128, 4, 512, 8, 32
 
 
 def resnet50(hk: Any) -> Any:
-    def f(x: jax.Array, is_training: bool) -> jax.Array:
-        return hk.nets.ResNet50(num_classes=10)(x, is_training=is_training)
+    def f(x: jax.Array) -> jax.Array:
+        return hk.nets.ResNet50(num_classes=10)(x, is_training=True)
 
     return hk.transform_with_state(f)
 
@@ -148,53 +150,51 @@ def size_rows(
 
 
 def bench_init(quick: bool) -> list[Row]:
-    """(a) eager and jitted init of ResNet-50 and the transformer, plus (d) init sizes."""
+    """(a) eager init, trace and jitted init of ResNet-50 / transformer; (d) init sizes."""
     rows: list[Row] = []
     key = jax.random.PRNGKey(0)
     cases = {
-        "ResNet-50 1x64x64x3": (resnet50, (jnp.ones((1, 64, 64, 3)), True)),
+        "ResNet-50 1x64x64x3": (resnet50, (jnp.ones((1, 64, 64, 3)),)),
         "transformer 6x128": (transformer, (jnp.ones((TF_BATCH, TF_SEQ, TF_D)),)),
     }
     for case, (make, args) in cases.items():
         heavy = case.startswith("ResNet")
-        eager = {
-            name: functools.partial(make(lib).init, key, *args)
-            for name, lib in LIBS.items()
-        }
-        eager = {n: (lambda f=f: _block(f())) for n, f in eager.items()}
-        rounds = 1 if quick else (3 if heavy else 7)
-        s = interleaved(eager, rounds, inner=1)
-        rows.append(
-            compare(
-                "haiku init",
-                f"{case} eager init",
-                s,
-                OURS,
-                THEIRS,
-                target=EAGER_VS_HAIKU,
-            )
-        )
+        sizes: dict[str, dict[str, int]] = {n: {} for n in LIBS}
 
-        def jit_init(lib, make=make, args=args):
-            t = make(lib)  # fresh transform: nothing cached, full trace + compile
-            return _block(jax.jit(t.init)(key, *args))
+        def eager_init(lib, make=make, args=args):
+            return _block(make(lib).init(key, *args))
 
-        jitted = {name: functools.partial(jit_init, lib) for name, lib in LIBS.items()}
-        s = interleaved(jitted, 1 if quick else 3, inner=1, warmup=False)
-        rows.append(
-            compare(
-                "haiku init",
-                f"{case} jit(init) incl. compile",
-                s,
-                OURS,
-                THEIRS,
-                target=JIT_VS_HAIKU,
+        def trace_init(name, make=make, args=args, sizes=sizes):
+            # A fresh transform each time: Python tracing cost only (no XLA).
+            jaxpr = jax.make_jaxpr(make(LIBS[name]).init)(key, *args)
+            sizes[name]["jaxpr eqns"] = count_eqns(jaxpr)
+
+        def jit_init(name, make=make, args=args, sizes=sizes):
+            # Fresh transform: nothing cached; trace + lower + compile + first run.
+            lowered = jax.jit(make(LIBS[name]).init).lower(key, *args)
+            compiled = lowered.compile()
+            out = _block(compiled(key, *args))
+            sizes[name]["StableHLO chars"] = len(lowered.as_text())
+            sizes[name]["optimised HLO chars"] = len(compiled.as_text())
+            return out
+
+        parts = [
+            (
+                "eager init",
+                eager_init,
+                1 if quick else (3 if heavy else 5),
+                EAGER_VS_HAIKU,
+            ),
+            ("trace init (make_jaxpr)", trace_init, 1 if quick else 3, EAGER_VS_HAIKU),
+            ("jit(init) incl. compile", jit_init, 1 if quick else 2, JIT_VS_HAIKU),
+        ]
+        for label, fn, rounds, target in parts:
+            arg = (lambda n: LIBS[n]) if fn is eager_init else (lambda n: n)
+            fns = {n: functools.partial(fn, arg(n)) for n in LIBS}
+            s = interleaved(fns, rounds, inner=1, warmup=fn is eager_init)
+            rows.append(
+                compare("haiku init", f"{case} {label}", s, OURS, THEIRS, target=target)
             )
-        )
-        sizes = {
-            name: program_sizes(functools.partial(make(lib).init), key, *args)
-            for name, lib in LIBS.items()
-        }
         rows += size_rows(
             "haiku size", f"{case} init", sizes[OURS], sizes[THEIRS], THEIRS
         )
@@ -323,4 +323,12 @@ def bench_train(quick: bool) -> list[Row]:
 
 
 def run(quick: bool = False) -> list[Row]:
-    return bench_apply(quick) + bench_train(quick) + bench_init(quick)
+    rows: list[Row] = []
+    for part in (bench_apply, bench_train, bench_init):
+        t0 = time.perf_counter()
+        rows += part(quick)
+        print(
+            f"[bench]   {part.__name__}: {time.perf_counter() - t0:.0f} s",
+            file=sys.stderr,
+        )
+    return rows

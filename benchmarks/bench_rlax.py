@@ -11,6 +11,8 @@ with T and it loses to the sequential scan on CPU anyway).
 from __future__ import annotations
 
 import functools
+import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -244,4 +246,12 @@ def bench_losses(quick: bool) -> list[Row]:
 
 
 def run(quick: bool = False) -> list[Row]:
-    return bench_losses(quick) + bench_multistep(quick)
+    rows: list[Row] = []
+    for part in (bench_losses, bench_multistep):
+        t0 = time.perf_counter()
+        rows += part(quick)
+        print(
+            f"[bench]   {part.__name__}: {time.perf_counter() - t0:.0f} s",
+            file=sys.stderr,
+        )
+    return rows

@@ -16,6 +16,7 @@ import platform
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from benchmarks.harness import Row, compare, dump_json, markdown_table
@@ -41,7 +42,9 @@ def bench_imports(quick: bool) -> list[Row]:
     rows = []
     for ours, theirs in IMPORTS.items():
         times: dict[str, list[float]] = {ours: [], theirs: []}
-        for r in range(3 if quick else 7):
+        for m in (ours, theirs):  # untimed: writes .pyc files, warms the OS file cache
+            _import_seconds(m)
+        for r in range(3 if quick else 5):
             order = (ours, theirs) if r % 2 == 0 else (theirs, ours)
             for m in order:
                 times[m].append(_import_seconds(m))
@@ -56,6 +59,22 @@ def bench_imports(quick: bool) -> list[Row]:
             )
         )
     return rows
+
+
+def _run_suite(suite: str, quick: bool) -> list[Row]:
+    if suite == "import":
+        return bench_imports(quick)
+    if suite == "haiku":
+        from benchmarks import bench_haiku
+
+        return bench_haiku.run(quick)
+    if suite == "peers":
+        from benchmarks import bench_peers
+
+        return bench_peers.run(quick)
+    from benchmarks import bench_rlax
+
+    return bench_rlax.run(quick)
 
 
 def _cpu_model() -> str:
@@ -104,27 +123,16 @@ def main(argv: list[str] | None = None) -> int:
     meta = machine_meta()
     t0 = time.perf_counter()
     rows: list[Row] = []
+    failed: list[str] = []
     for suite in args.only:
         ts = time.perf_counter()
-        if suite == "import":
-            rows += bench_imports(args.quick)
-        elif suite == "haiku":
-            from benchmarks import bench_haiku
-
-            rows += bench_haiku.run(args.quick)
-        elif suite == "peers":
-            from benchmarks import bench_peers
-
-            rows += bench_peers.run(args.quick)
-        elif suite == "rlax":
-            from benchmarks import bench_rlax
-
-            rows += bench_rlax.run(args.quick)
-        print(
-            f"[bench] {suite}: {time.perf_counter() - ts:.0f} s",
-            file=sys.stderr,
-            flush=True,
-        )
+        try:
+            rows += _run_suite(suite, args.quick)
+        except Exception:  # noqa: BLE001 -- keep the other suites' rows, report the failure
+            traceback.print_exc()
+            failed.append(suite)
+        dt = time.perf_counter() - ts
+        print(f"[bench] {suite}: {dt:.0f} s", file=sys.stderr, flush=True)
     if args.gpu:
         for r in rows:
             r.group = f"GPU {r.group}"
@@ -146,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     summary = (
         f"\ntargets: {sum(r.met is True for r in rows)} met, {len(missed)} missed"
+        + (f"; FAILED suites: {', '.join(failed)}" if failed else "")
         + "".join(
             f"\n- missed: {r.group} | {r.case} | {r.ours_name} vs {r.theirs_name}"
             for r in missed
@@ -161,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         f"[bench] wrote {out / (stem + '.md')} and {out / (stem + '.json')}",
         file=sys.stderr,
     )
+    if failed:
+        print(f"[bench] FAILED suites: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
