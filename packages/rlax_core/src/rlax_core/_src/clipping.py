@@ -66,11 +66,11 @@ def clip_gradient(x: ArrayLike, gradient_min: float, gradient_max: float) -> jax
       >>> jax.grad(lambda x: 3.0 * clip_gradient(x, -1.0, 1.0))(2.0).item()
       1.0
     """
-    return x
+    return jnp.asarray(x)
 
 
 def _clip_gradient_fwd(x, gradient_min, gradient_max):
-    return x, (gradient_min, gradient_max)
+    return jnp.asarray(x), (gradient_min, gradient_max)
 
 
 def _clip_gradient_bwd(res, g):

@@ -149,7 +149,7 @@ def categorical_td_learning(
     checks.check_equal_shape(fn, v_atoms_t=v_atoms_t, v_logits_t=v_logits_t)
     target_z = r_t + discount_t * jnp.asarray(v_atoms_t)
     v_t_probs = jax.nn.softmax(v_logits_t)
-    target = _project(target_z, v_t_probs, jnp.asarray(v_atoms_tm1))
+    target = _project(jnp.asarray(target_z), v_t_probs, jnp.asarray(v_atoms_tm1))
     target = _stop(target, stop_target_gradients)
     return _cross_entropy(target, jnp.asarray(v_logits_tm1))
 

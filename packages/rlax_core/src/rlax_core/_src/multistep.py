@@ -49,8 +49,9 @@ def per_step(x: ArrayLike, like: jax.Array) -> jax.Array:
     return jnp.ones_like(like) * x
 
 
-def maybe_stop_gradient(x: jax.Array, stop: bool) -> jax.Array:
+def maybe_stop_gradient(x: ArrayLike, stop: bool) -> jax.Array:
     """Applies ``jax.lax.stop_gradient`` when ``stop`` is true (a Python or traced bool)."""
+    x = jnp.asarray(x)
     return jax.lax.select(stop, jax.lax.stop_gradient(x), x)
 
 
