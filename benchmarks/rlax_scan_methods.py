@@ -34,17 +34,23 @@ def _inputs(batch: int, length: int, seed: int = 0):
 
 FUNCTIONS = {
     "lambda_returns": lambda method, unroll: (
-        lambda r, d, v, rho: rlax_core.lambda_returns(r, d, v, 0.95, method=method, unroll=unroll)
+        lambda r, d, v, rho: rlax_core.lambda_returns(
+            r, d, v, 0.95, method=method, unroll=unroll
+        )
     ),
     "vtrace": lambda method, unroll: (
-        lambda r, d, v, rho: rlax_core.vtrace(v, v, r, d, rho, 0.95, method=method, unroll=unroll)
+        lambda r, d, v, rho: rlax_core.vtrace(
+            v, v, r, d, rho, 0.95, method=method, unroll=unroll
+        )
     ),
 }
 
 VARIANTS = [("sequential", 1), ("sequential", 8), ("associative", 1)]
 
 
-def measure(fn_name: str, method: str, unroll: int, batch: int, length: int, repeats: int):
+def measure(
+    fn_name: str, method: str, unroll: int, batch: int, length: int, repeats: int
+):
     fn = jax.jit(jax.vmap(FUNCTIONS[fn_name](method, unroll)))
     args = _inputs(batch, length)
     t0 = time.perf_counter()
@@ -67,9 +73,13 @@ def main() -> None:
     parser.add_argument("--functions", nargs="+", default=list(FUNCTIONS))
     args = parser.parse_args()
     backend = jax.default_backend()
-    print(f"backend={backend} devices={jax.devices()} jax={jax.__version__} batch={args.batch}")
+    print(
+        f"backend={backend} devices={jax.devices()} jax={jax.__version__} batch={args.batch}"
+    )
     print()
-    print("| function | T | method | unroll | compile (s) | run (ms) | max rel diff vs seq |")
+    print(
+        "| function | T | method | unroll | compile (s) | run (ms) | max rel diff vs seq |"
+    )
     print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
     for fn_name in args.functions:
         for length in args.lengths:
@@ -81,7 +91,9 @@ def main() -> None:
                 out = np.asarray(out)
                 if reference is None:
                     reference = out
-                diff = np.max(np.abs(out - reference)) / max(np.max(np.abs(reference)), 1e-30)
+                diff = np.max(np.abs(out - reference)) / max(
+                    np.max(np.abs(reference)), 1e-30
+                )
                 print(
                     f"| {fn_name} | {length} | {method} | {unroll} | {compile_s:.3f} | "
                     f"{run_s * 1e3:.3f} | {diff:.1e} |",
@@ -91,9 +103,7 @@ def main() -> None:
     print(
         f'auto rule: "associative" on gpu/tpu when T >= {scan.ASSOCIATIVE_MIN_LENGTH}, '
         'otherwise "sequential"; '
-        + ", ".join(
-            f"T={t}: {scan.resolve_method('auto', t)}" for t in args.lengths
-        )
+        + ", ".join(f"T={t}: {scan.resolve_method('auto', t)}" for t in args.lengths)
         + f" (on {backend})"
     )
 
