@@ -18,7 +18,6 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 import rlax_core
 from rlax_core._src import scan
 
