@@ -170,3 +170,24 @@ def test_mpo_per_dimension_temperature_broadcasts_explicitly(np_rng):
         np.testing.assert_allclose(
             loss[:, d], eta * (0.1 + _np_logsumexp(qt, 0) - np.log(4)), rtol=1e-5
         )
+
+
+@pytest.mark.x64
+def test_mpo_and_vmpo_temperature_grads_match_finite_differences(np_rng):
+    from shared_testing.grads import assert_grads_numerical
+
+    q = jnp.asarray(np_rng.normal(size=(4, 3)))
+    adv = jnp.asarray(np_rng.normal(size=(6,)))
+    ones = jnp.ones(6)
+
+    def mpo_temp(alpha, q):
+        tc = rlax.LagrangePenalty(alpha, 0.1)
+        return jnp.sum(rlax.mpo_compute_weights_and_temperature_loss(q, tc, PROJ)[0])
+
+    def vmpo_temp(alpha, adv):
+        tc = rlax.LagrangePenalty(alpha, 0.1)
+        out = rlax.vmpo_compute_weights_and_temperature_loss(adv, ones, ones, tc, PROJ, 0.5)
+        return out[0]
+
+    assert_grads_numerical(mpo_temp, (jnp.asarray(0.7), q), order=1, modes=("rev",))
+    assert_grads_numerical(vmpo_temp, (jnp.asarray(0.7), adv), order=1, modes=("rev",))

@@ -188,3 +188,16 @@ def test_q_losses_errors():
         rlax.qpg_loss(jnp.zeros((2, 3)), jnp.zeros((2, 4)))
     with pytest.raises(ValueError, match=r"rpg_loss.*`logits_t`.*rank 2"):
         rlax.rpg_loss(jnp.zeros(3), jnp.zeros(3))
+
+
+@pytest.mark.x64
+def test_policy_losses_grads_match_finite_differences(np_rng):
+    from shared_testing.grads import assert_grads_numerical
+
+    logits = jnp.asarray(np_rng.normal(size=(T, A)))
+    q = jnp.asarray(np_rng.normal(size=(T, A)))
+    a = jnp.asarray(np_rng.integers(0, A, size=T))
+    adv, w = jnp.asarray(np_rng.normal(size=T)), jnp.ones(T)
+    assert_grads_numerical(lambda lg: rlax.policy_gradient_loss(lg, a, adv, w), (logits,))
+    assert_grads_numerical(lambda lg: rlax.entropy_loss(lg, w), (logits,))
+    assert_grads_numerical(lambda lg, qq: rlax.rpg_loss(lg, qq, False), (logits, q))
