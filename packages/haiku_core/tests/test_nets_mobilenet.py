@@ -39,9 +39,9 @@ def test_without_batchnorm_convs_have_bias_and_no_state():
 
 
 def test_forward_shapes_state_update_and_grad():
-    net = lambda x, t: hk.nets.MobileNetV1((1, 2), (8, 16), num_classes=4)(x, t)
+    net = lambda x, t: hk.nets.MobileNetV1((1, 2), (4, 8), num_classes=4)(x, t)
     f = hk.transform_with_state(net)
-    x = jax.random.normal(jax.random.PRNGKey(1), (2, 17, 17, 3))
+    x = jax.random.normal(jax.random.PRNGKey(1), (2, 9, 9, 3))
 
     @jax.jit
     def run(x):
