@@ -173,3 +173,39 @@ def test_transparent_lift_with_state_keeps_inner_names():
     assert list(params) == ["dense"] and list(state) == ["~"]
     _, new_state = t.apply(params, state, jax.random.PRNGKey(0), X)
     np.testing.assert_allclose(new_state["~"]["s"], X * 3)
+
+
+class _LinearIndexMap:
+    """'dense' <-> 'dense_<i>' (a LayerStackTransparencyMapping)."""
+
+    def stacked_to_flat(self, stacked_module_name, scan_idx):
+        return f"{stacked_module_name}_{scan_idx}"
+
+    def flat_to_stacked(self, unstacked_module_name):
+        base_name, _, idx = unstacked_module_name.rpartition("_")
+        if not base_name or not idx.isdigit():
+            return None
+        return base_name, int(idx)
+
+
+def test_transparent_layer_stack_stores_per_layer_params_like_a_loop():
+    assert isinstance(_LinearIndexMap(), hk.LayerStackTransparencyMapping)
+
+    class M(hk.Module):
+        def __call__(self, x):
+            stack = hk.layer_stack(3, transparent=True, transparency_map=_LinearIndexMap())
+            return stack(lambda y: jnp.tanh(Dense(3)(y)))(x)
+
+    t = hk.transform(lambda x: M()(x))
+    params = t.init(jax.random.PRNGKey(0), X)
+    assert list(params) == ["m/dense_0", "m/dense_1", "m/dense_2"]
+    assert params["m/dense_1"]["w"].shape == (3, 3)
+    ref = X
+    for i in range(3):
+        ref = np.tanh(ref @ np.asarray(params[f"m/dense_{i}"]["w"]))
+    np.testing.assert_allclose(t.apply(params, None, X), ref, rtol=1e-5)
+    del params["m/dense_2"]
+    with pytest.raises(ValueError, match=r"'dense' lack layers \[2\]"):
+        t.apply(params, None, X)
+    with pytest.raises(ValueError, match="transparency_map must be provided"):
+        hk.layer_stack(2, transparent=True)

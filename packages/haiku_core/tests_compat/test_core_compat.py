@@ -210,7 +210,26 @@ def catalogue(hk):
     def remat_block(x):
         return hk.remat(lambda y: RealBlock()(y))(x)
 
+    class IndexMap:
+        def stacked_to_flat(self, stacked_module_name, scan_idx):
+            return f"{stacked_module_name}_{scan_idx}"
+
+        def flat_to_stacked(self, unstacked_module_name):
+            base_name, _, idx = unstacked_module_name.rpartition("_")
+            if not base_name or not idx.isdigit():
+                return None
+            return base_name, int(idx)
+
+    def transparent_stack(x):
+        class Stack(hk.Module):
+            def __call__(self, y):
+                stack = hk.layer_stack(3, transparent=True, transparency_map=IndexMap())
+                return stack(lambda v: jnp.tanh(hk.Linear(5)(v)))(y)
+
+        return Stack()(x)
+
     return {
+        "transparent_stack": (transparent_stack, (2, 5)),
         "vmap_block": (vmap_block, (3, 5)),
         "remat_block": (remat_block, (2, 5)),
         "batchnorm_scan": (batchnorm_scan, (4, 5)),

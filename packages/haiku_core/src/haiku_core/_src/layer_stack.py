@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import jax
+import jax.numpy as jnp
 
 from haiku_core._src import base
 from haiku_core._src import module as hk_module
@@ -68,8 +69,10 @@ def layer_stack(
       with_per_layer_inputs: see above.
       unroll: scan unroll factor.
       pass_reverse_to_layer_fn: pass ``reverse=`` through to the layer function.
-      transparent: do not add the layer-stack module scope.
-      transparency_map: accepted for compatibility with ``transparent=True``.
+      transparent: store each layer's params unstacked, under the names
+        ``transparency_map.stacked_to_flat(inner_name, i)`` in the current scope, so
+        the stack is interchangeable with a Python loop of modules.
+      transparency_map: required with ``transparent=True``; maps names both ways.
       name: name of the layer-stack module.
 
     Returns:
@@ -80,7 +83,51 @@ def layer_stack(
     """
     if num_layers < 1:
         raise ValueError(f"hk.layer_stack: `num_layers` must be >= 1, got {num_layers}.")
-    del transparency_map
+    if transparent and transparency_map is None:
+        raise ValueError(
+            "hk.layer_stack: transparency_map must be provided with transparent=True (it "
+            "names each layer's modules, e.g. 'linear' -> 'linear_3')."
+        )
+    tmap = transparency_map if transparent else None
+
+    def to_flat(stacked: Any, prefix: str) -> dict:
+        """Stacked ``{inner: {k: [L, ...]}}`` -> ``{prefix+flat_i: {k: [...]}}``."""
+        out: dict = {}
+        for m, bundle in stacked.items():
+            for i in range(num_layers):
+                flat = prefix + tmap.stacked_to_flat(m, i)  # type: ignore[union-attr]
+                out[flat] = {k: v[i] for k, v in bundle.items()}
+        return out
+
+    def from_flat(store: Any, prefix: str) -> dict:
+        """Inverse of ``to_flat`` for entries under ``prefix`` that the map recognises."""
+        layers: dict = {}
+        for m, bundle in (store or {}).items():
+            if prefix and not m.startswith(prefix):
+                continue
+            hit = tmap.flat_to_stacked(m[len(prefix) :])  # type: ignore[union-attr]
+            if hit is None:
+                continue
+            stacked_name, idx = hit
+            layers.setdefault(stacked_name, {})[idx] = bundle
+        out: dict = {}
+        for m, by_idx in layers.items():
+            missing = [i for i in range(num_layers) if i not in by_idx]
+            if missing:
+                raise ValueError(
+                    f"hk.layer_stack: transparent params for '{m}' lack layers {missing} "
+                    f"(have {sorted(by_idx)}); expected {num_layers} layers."
+                )
+            keys = by_idx[0].keys()
+            out[m] = {k: jnp.stack([by_idx[i][k] for i in range(num_layers)]) for k in keys}
+        return out
+
+    def store_into(target: dict, entries: dict, overwrite: bool) -> None:
+        for m, bundle in entries.items():
+            dest = target.setdefault(m, {})
+            for k, v in bundle.items():
+                if overwrite or k not in dest:
+                    dest[k] = v
 
     def decorator(f: Callable) -> Callable:
         @functools.wraps(f)
@@ -114,6 +161,12 @@ def layer_stack(
                 return ((out,) if single else tuple(out)), None
 
             inner = hk_transform.transform_with_state(body_fn)
+
+            def place(stacked: Any) -> dict:
+                if tmap is not None:
+                    return to_flat(stacked, prefix)
+                return {prefix + m: dict(b) for m, b in stacked.items()}
+
             if frame.is_init:
                 keys = _layer_keys(frame, num_layers)
 
@@ -124,33 +177,21 @@ def layer_stack(
                     p_s, s_s = jax.vmap(lambda xs_i: init_one(None, xs_i), axis_size=num_layers)(xs)
                 else:
                     p_s, s_s = jax.vmap(init_one)(keys, xs)
-                for m, bundle in p_s.items():
-                    frame.params.setdefault(prefix + m, {}).update(
-                        {
-                            k: v
-                            for k, v in bundle.items()
-                            if k not in frame.params.get(prefix + m, {})
-                        }
-                    )
+                store_into(frame.params, place(p_s), overwrite=False)
                 if s_s:
                     if frame.state is None:
                         raise base.NonEmptyStateError(
                             "hk.layer_stack: the layer uses state; use hk.transform_with_state."
                         )
-                    for m, bundle in s_s.items():
-                        frame.state.setdefault(prefix + m, {}).update(bundle)
-                        if frame.initial_state is not None:
-                            frame.initial_state.setdefault(prefix + m, {}).update(bundle)
-            params = _select(frame.params, prefix)
-            state = _select(frame.state, prefix)
-            if transparent:
-                # Only the layer's own entries are stacked: find them abstractly.
-                shapes_p, shapes_s = jax.eval_shape(
-                    lambda xs_i: inner.init(None, carry0, *xs_i),
-                    jax.tree.map(lambda x: x[0], xs),
-                )
-                params = {m: params[m] for m in shapes_p if m in params}
-                state = {m: state[m] for m in shapes_s if m in state}
+                    store_into(frame.state, place(s_s), overwrite=True)
+                    if frame.initial_state is not None:
+                        store_into(frame.initial_state, place(s_s), overwrite=True)
+            if tmap is not None:
+                params = from_flat(frame.params, prefix)
+                state = from_flat(frame.state, prefix)
+            else:
+                params = _select(frame.params, prefix)
+                state = _select(frame.state, prefix)
             keys = _layer_keys(frame, num_layers)
 
             def scan_body(carry, inp):
@@ -161,9 +202,8 @@ def layer_stack(
             carry, (new_state, ys) = jax.lax.scan(
                 scan_body, carry0, (params, state, keys, xs), reverse=reverse, unroll=unroll
             )
-            if frame.state is not None:
-                for m, bundle in new_state.items():
-                    frame.state.setdefault(prefix + m, {}).update(bundle)
+            if frame.state is not None and new_state:
+                store_into(frame.state, place(new_state), overwrite=True)
             if with_per_layer_inputs:
                 return carry, ys
             return carry[0] if len(args) == 1 else carry
