@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from benchmarks.harness import Row, compare, dump_json, markdown_table
 
@@ -87,7 +88,7 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def machine_meta() -> dict[str, object]:
+def machine_meta() -> dict[str, Any]:
     import jax
 
     devices = jax.devices()
@@ -124,25 +125,38 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows: list[Row] = []
     failed: list[str] = []
-    for suite in args.only:
-        ts = time.perf_counter()
-        try:
-            rows += _run_suite(suite, args.quick)
-        except Exception:  # noqa: BLE001 -- keep the other suites' rows, report the failure
-            traceback.print_exc()
-            failed.append(suite)
-        dt = time.perf_counter() - ts
-        print(f"[bench] {suite}: {dt:.0f} s", file=sys.stderr, flush=True)
-    if args.gpu:
-        for r in rows:
-            r.group = f"GPU {r.group}"
-    meta["loadavg_end"] = os.getloadavg()
-    meta["total_s"] = round(time.perf_counter() - t0, 1)
-
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = "bench_gpu" if args.gpu else "bench"
-    table = markdown_table(rows)
+    for suite in args.only:
+        ts = time.perf_counter()
+        try:
+            new = _run_suite(suite, args.quick)
+        except Exception:  # noqa: BLE001 -- keep the other suites' rows, report the failure
+            traceback.print_exc()
+            failed.append(suite)
+            new = []
+        if args.gpu:
+            for r in new:
+                r.group = f"GPU {r.group}"
+        rows += new
+        dt = time.perf_counter() - ts
+        print(f"[bench] {suite}: {dt:.0f} s", file=sys.stderr, flush=True)
+        # Written after every suite, so a run cut short still leaves its rows.
+        meta["loadavg_end"] = os.getloadavg()
+        meta["total_s"] = round(time.perf_counter() - t0, 1)
+        text = _report(rows, meta, failed)
+        (out / f"{stem}.md").write_text(text)
+        dump_json(rows, meta, str(out / f"{stem}.json"))
+    print(text)
+    print(f"[bench] wrote {out / stem}.md and .json", file=sys.stderr)
+    if failed:
+        print(f"[bench] FAILED suites: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _report(rows: list[Row], meta: dict[str, Any], failed: list[str]) -> str:
     missed = [r for r in rows if r.met is False]
     header = (
         f"date: {meta['date']}; machine: {meta['nproc']} x {meta['cpu']}; "
@@ -150,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         f"load avg start/end: {meta['loadavg_start'][0]:.1f}/{meta['loadavg_end'][0]:.1f}; "
         f"total {meta['total_s']} s\n\ncommand: `{meta['command']}`\n\n"
         "ratio = ours/theirs, median of per-round ratios of interleaved repeats "
-        "(min-max in parentheses); lower is better.\n"
+        "(min-max in parentheses); best/best = fastest ours / fastest theirs; "
+        "lower is better.\n"
     )
     summary = (
         f"\ntargets: {sum(r.met is True for r in rows)} met, {len(missed)} missed"
@@ -161,19 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         + "\n"
     )
-    (out / f"{stem}.md").write_text(header + "\n" + table + "\n" + summary)
-    dump_json(rows, meta, str(out / f"{stem}.json"))
-    print(header)
-    print(table)
-    print(summary)
-    print(
-        f"[bench] wrote {out / (stem + '.md')} and {out / (stem + '.json')}",
-        file=sys.stderr,
-    )
-    if failed:
-        print(f"[bench] FAILED suites: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    return header + "\n" + markdown_table(rows) + "\n" + summary
 
 
 if __name__ == "__main__":
