@@ -585,6 +585,10 @@ def compat(session: nox.Session) -> None:
     deps = sorted({d for p in PACKAGES for d in _test_deps(p)})
     session.install("-e", str(SHARED_TESTING), *deps, *COMPAT_PINS)
     env = _base_test_env("cpu")
+    if not any(
+        a == "-n" or a.startswith(("-n=", "--numprocesses")) for a in pytest_args
+    ):
+        pytest_args = ["-n", os.environ.get("NOX_PYTEST_WORKERS", "2"), *pytest_args]
     for package in selected or PACKAGES:
         tests_dir = ROOT / "packages" / package / "tests_compat"
         with session.chdir(session.create_tmp()):
