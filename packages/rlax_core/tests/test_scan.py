@@ -25,9 +25,8 @@ def np_recurrence(a, b, init):
 def test_matches_numpy_loop(np_rng, method, length):
     a = np_rng.uniform(0, 1, size=length).astype(np.float32)
     b = np_rng.normal(size=length).astype(np.float32)
-    out = scan.linear_recurrence_reverse(
-        jnp.asarray(a), jnp.asarray(b), jnp.float32(1.5), method=method
-    )
+    solve = jax.jit(scan.linear_recurrence_reverse, static_argnames="method")
+    out = solve(jnp.asarray(a), jnp.asarray(b), jnp.float32(1.5), method=method)
     np.testing.assert_allclose(out, np_recurrence(a, b, 1.5), rtol=1e-5, atol=1e-6)
 
 
@@ -35,8 +34,9 @@ def test_methods_agree_within_documented_tolerance_long(np_rng):
     length = 3000
     a = jnp.asarray(np_rng.uniform(0.95, 1.0, size=length), jnp.float32)
     b = jnp.asarray(np_rng.normal(size=length), jnp.float32)
-    seq = scan.linear_recurrence_reverse(a, b, jnp.float32(0.0), method="sequential")
-    assoc = scan.linear_recurrence_reverse(a, b, jnp.float32(0.0), method="associative")
+    solve = jax.jit(scan.linear_recurrence_reverse, static_argnames="method")
+    seq = solve(a, b, jnp.float32(0.0), method="sequential")
+    assoc = solve(a, b, jnp.float32(0.0), method="associative")
     scale = float(jnp.max(jnp.abs(seq)))
     np.testing.assert_allclose(assoc, seq, rtol=0, atol=scan.SCAN_RTOL * scale + scan.SCAN_ATOL)
     # And both are close to a float64 reference.
@@ -63,8 +63,9 @@ def test_gradients_agree_between_methods(np_rng):
     def loss(r, d, v, method):
         return jnp.sum(jnp.sin(rlax.lambda_returns(r, d, v, 0.7, method=method)))
 
-    g_seq = jax.grad(loss, argnums=(0, 1, 2))(r, d, v, "sequential")
-    g_assoc = jax.grad(loss, argnums=(0, 1, 2))(r, d, v, "associative")
+    grad = jax.jit(jax.grad(loss, argnums=(0, 1, 2)), static_argnums=3)
+    g_seq = grad(r, d, v, "sequential")
+    g_assoc = grad(r, d, v, "associative")
     for gs, ga in zip(g_seq, g_assoc, strict=True):
         np.testing.assert_allclose(ga, gs, rtol=1e-5, atol=1e-6)
 
@@ -101,8 +102,9 @@ def test_vmap_and_jit_with_associative(np_rng):
 def test_float64_inputs_keep_float64_and_methods_agree_tightly(np_rng):
     r = jnp.asarray(np_rng.normal(size=300), jnp.float64)
     d = jnp.asarray(np_rng.uniform(0.9, 1.0, size=300), jnp.float64)
-    seq = rlax.lambda_returns(r, d, r, 0.9, method="sequential")
-    assoc = rlax.lambda_returns(r, d, r, 0.9, method="associative")
+    solve = jax.jit(rlax.lambda_returns, static_argnames="method")
+    seq = solve(r, d, r, 0.9, method="sequential")
+    assoc = solve(r, d, r, 0.9, method="associative")
     assert seq.dtype == jnp.float64 and assoc.dtype == jnp.float64
     np.testing.assert_allclose(assoc, seq, rtol=1e-12, atol=1e-12)
     ref = np_recurrence(
@@ -115,6 +117,8 @@ def test_bfloat16_runs_both_methods(np_rng):
     r = jnp.asarray(np_rng.normal(size=16), jnp.bfloat16)
     d = jnp.full((16,), 0.5, jnp.bfloat16)
     for method in ("sequential", "associative"):
-        out = rlax.vtrace(r, r, r, d, jnp.ones(16, jnp.bfloat16), method=method)
+        out = jax.jit(rlax.vtrace, static_argnames="method")(
+            r, r, r, d, jnp.ones(16, jnp.bfloat16), method=method
+        )
         assert out.dtype == jnp.bfloat16
         assert np.isfinite(np.asarray(out, np.float32)).all()
