@@ -490,3 +490,19 @@ def test_auto_repr_shows_explicit_constructor_args():
     hk.transform(f).init(None)
     assert reprs[:2] == ["M(a=1)", "M(a=1, b=5, name='x')"]
     assert reprs[2].startswith("<") and "object at" in reprs[2]
+
+
+def test_module_classes_expose_their_init_signature():
+    # The metaclass's __call__ must not hide constructor signatures from users and IDEs.
+    import inspect
+
+    import haiku_core as hk
+
+    assert list(inspect.signature(hk.Linear).parameters) == [
+        "output_size",
+        "with_bias",
+        "w_init",
+        "b_init",
+        "name",
+    ]
+    assert "hidden_size" in inspect.signature(hk.GRU).parameters

@@ -7,6 +7,7 @@ module's ``init``/``apply`` methods); :func:`make_module_class` builds the Flax
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -112,7 +113,9 @@ def make_module_class() -> type:
     if _MODULE_CLASS:
         return _MODULE_CLASS[0]
     try:
-        import flax.linen as nn  # pyright: ignore[reportMissingImports]
+        # Optional interop: flax is never a dependency of haiku-core; it is loaded only when a
+        # user who has it asks for this adapter class.
+        nn: Any = importlib.import_module("flax.linen")
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("hk.experimental.flax.Module needs flax: `pip install flax`.") from e
 

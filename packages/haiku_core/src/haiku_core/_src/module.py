@@ -334,6 +334,12 @@ class ModuleMetaclass(abc.ABCMeta):
         owner[0] = cls
         return cls
 
+    @property
+    def __signature__(cls) -> inspect.Signature:
+        """``inspect.signature(hk.Linear)`` shows ``__init__``'s parameters, not ``(*args, **kwargs)``."""
+        sig = inspect.signature(cls.__init__)
+        return sig.replace(parameters=list(sig.parameters.values())[1:])
+
     def __call__(cls, *args, **kwargs):
         frames = _local.frames
         if not frames:
