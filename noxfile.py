@@ -584,7 +584,9 @@ def compat(session: nox.Session) -> None:
         _install_wheel(session, wheel, package, *COMPAT_PINS)
     deps = sorted({d for p in PACKAGES for d in _test_deps(p)})
     session.install("-e", str(SHARED_TESTING), *deps, *COMPAT_PINS)
-    env = _base_test_env("cpu")
+    # Upstream dm-haiku / rlax and upstream-style user code rely on implicit rank
+    # promotion, so this session does not set JAX_NUMPY_RANK_PROMOTION=raise.
+    env = {**_base_test_env("cpu"), "JAX_NUMPY_RANK_PROMOTION": "allow"}
     if not any(
         a == "-n" or a.startswith(("-n=", "--numprocesses")) for a in pytest_args
     ):
