@@ -16,12 +16,12 @@ Two implementations compute it:
 ``"auto"`` (the default) picks ``"associative"`` only on GPU/TPU backends with
 ``T >= ASSOCIATIVE_MIN_LENGTH``; on CPU it always picks ``"sequential"`` (see
 ``benchmarks/rlax_scan_methods.py`` for the measurements behind this rule). Measured on a
-2-core CPU (jax 0.10.2, ``jit(vmap)``, batch 64, ``lambda_returns``/``vtrace``): the
-sequential form was as fast or faster at every length (T=128: ~0.04-0.07 ms both; T=2048:
-0.7-0.8 ms vs 1.0-12 ms; T=16384: 6-18 ms vs 40-56 ms) and compiled in ~1 s against 2-13 s
-for the associative form; ``unroll=8`` was slower than ``unroll=1`` for long T. The GPU
-threshold is not measured here (no accelerator was available); it follows the reported
-several-fold GPU speed-ups of the associative form for long horizons.
+2-core CPU (jax 0.10.2, ``jit(vmap)``, batch 64; ``lambda_returns`` / ``vtrace``, median run
+time, sequential vs associative): T=128: 0.04-0.06 vs 0.05-0.09 ms; T=2048: 0.7 vs 1.0-1.6 ms;
+T=16384: 8.4 / 5.8 vs 10.6 / 17.0 ms. Compile time: 0.3 s vs 0.9-3.6 s. ``unroll=8`` was
+never faster than ``unroll=1`` beyond T=128. The GPU threshold is not measured here (no
+accelerator was available); it follows the reported several-fold GPU speed-ups of the
+associative form for long horizons.
 
 Numerics: both forms compute the same sums of products in a different order, so they agree
 to float rounding. With float32 and ``|a_t| <= 1`` the difference is below
