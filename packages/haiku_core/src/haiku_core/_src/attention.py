@@ -224,3 +224,9 @@ class MultiHeadAttention(hk_module.Module):
 # accumulates in float32, which changes the numbers relative to dm-haiku. So the
 # default stays on the einsum path (the fused path is kept, and tested equal).
 _USE_FUSED = False
+
+
+# Public objects report their public home (reprs, docs, pickling).
+for _obj in (MultiHeadAttention,):
+    _obj.__module__ = "haiku_core"
+del _obj

@@ -237,3 +237,9 @@ class BatchNorm(hk_module.Module):
         eps = jax.lax.convert_element_type(self.eps, var.dtype)
         inv = w_scale * jax.lax.rsqrt(var + eps)
         return (inputs - mean) * inv + w_offset
+
+
+# Public objects report their public home (reprs, docs, pickling).
+for _obj in (BatchNorm,):
+    _obj.__module__ = "haiku_core"
+del _obj

@@ -162,3 +162,9 @@ class GroupNorm(hk_module.Module):
             offset = jnp.asarray(offset)
             out = out + jnp.reshape(offset, (1,) * (ndim - offset.ndim) + offset.shape)
         return out
+
+
+# Public objects report their public home (reprs, docs, pickling).
+for _obj in (GroupNorm,):
+    _obj.__module__ = "haiku_core"
+del _obj

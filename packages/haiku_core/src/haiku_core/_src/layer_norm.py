@@ -333,3 +333,13 @@ class RMSNorm(hk_module.Module):
         mean_squared = jnp.mean(jnp.square(inputs), axis=axes, keepdims=True)
         eps = jax.lax.convert_element_type(self.eps, mean_squared.dtype)
         return inputs * scale * jax.lax.rsqrt(mean_squared + eps)
+
+
+# Public objects report their public home (reprs, docs, pickling).
+for _obj in (
+    LayerNorm,
+    InstanceNorm,
+    RMSNorm,
+):
+    _obj.__module__ = "haiku_core"
+del _obj

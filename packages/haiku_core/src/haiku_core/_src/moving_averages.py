@@ -214,3 +214,12 @@ class EMAParamsTree(hk_module.Module):
                 )(leaf, update_stats=update_stats)
             out.setdefault(module_name, {})[leaf_name] = new
         return out
+
+
+# Public objects report their public home (reprs, docs, pickling).
+for _obj in (
+    ExponentialMovingAverage,
+    EMAParamsTree,
+):
+    _obj.__module__ = "haiku_core"
+del _obj

@@ -176,3 +176,12 @@ class SNParamsTree(hk_module.Module):
                 )
             out.setdefault(module_name, {})[leaf_name] = new
         return out
+
+
+# Public objects report their public home (reprs, docs, pickling).
+for _obj in (
+    SpectralNorm,
+    SNParamsTree,
+):
+    _obj.__module__ = "haiku_core"
+del _obj

@@ -144,3 +144,9 @@ class MLP(hk_module.Module):
             activate_final=activate_final,
             name=name,
         )
+
+
+# Public objects report their public home (reprs, docs, pickling).
+for _obj in (MLP,):
+    _obj.__module__ = "haiku_core.nets"
+del _obj

@@ -169,3 +169,9 @@ class MobileNetV1(hk_module.Module):
         x = jnp.mean(x, axis=(1, 2))
         x = jnp.reshape(x, (x.shape[0], -1))
         return basic.Linear(self._num_classes, name="logits")(x)
+
+
+# Public objects report their public home (reprs, docs, pickling).
+for _obj in (MobileNetV1,):
+    _obj.__module__ = "haiku_core.nets"
+del _obj

@@ -604,3 +604,17 @@ class ResNet200(ResNet):
             name=name,
             **ResNet.CONFIGS[200],
         )
+
+
+# Public objects report their public home (reprs, docs, pickling).
+for _obj in (
+    ResNet,
+    ResNet18,
+    ResNet34,
+    ResNet50,
+    ResNet101,
+    ResNet152,
+    ResNet200,
+):
+    _obj.__module__ = "haiku_core.nets"
+del _obj

@@ -301,3 +301,12 @@ class VectorQuantizerEMA(hk_module.Module):
         """
         w = jnp.swapaxes(self.embeddings, 1, 0)
         return w[(encoding_indices,)]
+
+
+# Public objects report their public home (reprs, docs, pickling).
+for _obj in (
+    VectorQuantizer,
+    VectorQuantizerEMA,
+):
+    _obj.__module__ = "haiku_core.nets"
+del _obj
