@@ -133,12 +133,6 @@ def test_custom_resnet_config_and_names():
     assert params["net/~/head"]["w"].shape == (8, 3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="hk.max_pool (layers, pool.py) is not reverse-differentiable under jit; "
-    "grads of ResNet match upstream once it is (see tests_compat)",
-)
 def test_grad_through_resnet_under_jit():
     def f(x):
         return hk.nets.ResNet(

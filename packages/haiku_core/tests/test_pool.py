@@ -164,3 +164,14 @@ def test_errors():
         pytest.raises(ValueError, match=r"channel axis 4.*\(2, 4, 4, 3\)"),
     ):
         hk.max_pool(x, 2, 2, "VALID", channel_axis=4)
+
+
+def test_max_pool_is_differentiable_under_jit():
+    # Regression: a jax.Array init value made reduce_window fail to linearize under jit.
+    import jax
+
+    x = jnp.arange(16.0).reshape(1, 4, 4, 1)
+    g = jax.jit(jax.grad(lambda v: jnp.sum(hk.max_pool(v, 2, 2, "VALID"))))(x)
+    expected = np.zeros((1, 4, 4, 1), np.float32)
+    expected[0, [1, 1, 3, 3], [1, 3, 1, 3], 0] = 1.0  # the max of each 2x2 window
+    np.testing.assert_array_equal(np.asarray(g), expected)

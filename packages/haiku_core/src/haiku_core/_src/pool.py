@@ -116,7 +116,9 @@ def max_pool(
         init = False
     else:
         init = jnp.iinfo(value.dtype).min
-    init_value = jnp.asarray(init, dtype=value.dtype)
+    # A host constant, not a jax.Array: reduce_window is only differentiable under jit when
+    # its init value is a literal (a traced init breaks linearization).
+    init_value = np.array(init, dtype=value.dtype)
     return jax.lax.reduce_window(value, init_value, jax.lax.max, window, stride, padding)
 
 
