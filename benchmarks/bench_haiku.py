@@ -322,13 +322,19 @@ def bench_train(quick: bool) -> list[Row]:
     return rows
 
 
-def run(quick: bool = False) -> list[Row]:
+def run(
+    quick: bool = False, on_rows: Callable[[list[Row]], None] | None = None
+) -> list[Row]:
+    """Runs every part; ``on_rows`` gets each part's rows as soon as they exist."""
     rows: list[Row] = []
     for part in (bench_apply, bench_train, bench_init):
         t0 = time.perf_counter()
-        rows += part(quick)
+        new = part(quick)
         print(
             f"[bench]   {part.__name__}: {time.perf_counter() - t0:.0f} s",
             file=sys.stderr,
         )
+        if on_rows is not None:
+            on_rows(new)
+        rows += new
     return rows

@@ -124,7 +124,7 @@ def bench_multistep(quick: bool, lengths: tuple[int, ...] | None = None) -> list
 
             s = interleaved(
                 {k: functools.partial(compile_once, f) for k, f in contenders.items()},
-                1 if quick else 3,
+                1 if quick else 2,
                 inner=1,
                 warmup=False,
             )
@@ -144,7 +144,7 @@ def bench_multistep(quick: bool, lengths: tuple[int, ...] | None = None) -> list
                 )
                 for k, c in compiled.items()
             }
-            s = interleaved(calls, 7 if quick else (15 if length > 2048 else 31))
+            s = interleaved(calls, 7 if quick else (9 if length > 2048 else 31))
             note = f"auto={auto}" if name != "n_step_returns(n=5)" else ""
             for k in contenders:
                 if k != THEIRS:
@@ -248,13 +248,19 @@ def bench_losses(quick: bool) -> list[Row]:
     return rows
 
 
-def run(quick: bool = False) -> list[Row]:
+def run(
+    quick: bool = False, on_rows: Callable[[list[Row]], None] | None = None
+) -> list[Row]:
+    """Runs every part; ``on_rows`` gets each part's rows as soon as they exist."""
     rows: list[Row] = []
     for part in (bench_losses, bench_multistep):
         t0 = time.perf_counter()
-        rows += part(quick)
+        new = part(quick)
         print(
             f"[bench]   {part.__name__}: {time.perf_counter() - t0:.0f} s",
             file=sys.stderr,
         )
+        if on_rows is not None:
+            on_rows(new)
+        rows += new
     return rows

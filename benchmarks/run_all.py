@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,20 +63,22 @@ def bench_imports(quick: bool) -> list[Row]:
     return rows
 
 
-def _run_suite(suite: str, quick: bool) -> list[Row]:
+def _run_suite(suite: str, quick: bool, on_rows: Callable[[list[Row]], None]) -> None:
+    """Runs one suite, handing its rows to ``on_rows`` part by part."""
     if suite == "import":
-        return bench_imports(quick)
-    if suite == "haiku":
+        on_rows(bench_imports(quick))
+    elif suite == "haiku":
         from benchmarks import bench_haiku
 
-        return bench_haiku.run(quick)
-    if suite == "peers":
+        bench_haiku.run(quick, on_rows)
+    elif suite == "peers":
         from benchmarks import bench_peers
 
-        return bench_peers.run(quick)
-    from benchmarks import bench_rlax
+        on_rows(bench_peers.run(quick))
+    else:
+        from benchmarks import bench_rlax
 
-    return bench_rlax.run(quick)
+        bench_rlax.run(quick, on_rows)
 
 
 def _cpu_model() -> str:
@@ -128,26 +131,31 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = "bench_gpu" if args.gpu else "bench"
-    for suite in args.only:
-        ts = time.perf_counter()
-        try:
-            new = _run_suite(suite, args.quick)
-        except Exception:  # noqa: BLE001 -- keep the other suites' rows, report the failure
-            traceback.print_exc()
-            failed.append(suite)
-            new = []
+
+    def on_rows(new: list[Row]) -> None:
+        # Written after every part, so a run cut short still leaves its rows.
         if args.gpu:
             for r in new:
                 r.group = f"GPU {r.group}"
-        rows += new
-        dt = time.perf_counter() - ts
-        print(f"[bench] {suite}: {dt:.0f} s", file=sys.stderr, flush=True)
-        # Written after every suite, so a run cut short still leaves its rows.
+        rows.extend(new)
         meta["loadavg_end"] = os.getloadavg()
         meta["total_s"] = round(time.perf_counter() - t0, 1)
-        text = _report(rows, meta, failed)
-        (out / f"{stem}.md").write_text(text)
+        (out / f"{stem}.md").write_text(_report(rows, meta, failed))
         dump_json(rows, meta, str(out / f"{stem}.json"))
+
+    for suite in args.only:
+        ts = time.perf_counter()
+        try:
+            _run_suite(suite, args.quick, on_rows)
+        except Exception:  # noqa: BLE001 -- keep the other suites' rows, report the failure
+            traceback.print_exc()
+            failed.append(suite)
+        dt = time.perf_counter() - ts
+        print(f"[bench] {suite}: {dt:.0f} s", file=sys.stderr, flush=True)
+    meta["total_s"] = round(time.perf_counter() - t0, 1)
+    text = _report(rows, meta, failed)
+    (out / f"{stem}.md").write_text(text)
+    dump_json(rows, meta, str(out / f"{stem}.json"))
     print(text)
     print(f"[bench] wrote {out / stem}.md and .json", file=sys.stderr)
     if failed:
