@@ -1,0 +1,48 @@
+"""Prints one table of the demo's results against their targets.
+
+python examples/summarize.py out/demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+
+from rich.console import Console
+from rich.table import Table
+
+# (run folder, metric key, label, target, higher is better)
+ROWS = [
+    ("digits", "test_accuracy", "digits ConvNet: test accuracy", 0.97),
+    ("ppo", "final_eval_return", "PPO CartPole-v1: mean greedy eval return", 475.0),
+    ("ppo", "env_steps", "PPO CartPole-v1: env steps used", None),
+    ("ppo", "env_steps_per_second", "PPO CartPole-v1: env steps / s (jitted)", None),
+    ("dqn", "final_eval_return_20_episodes", "DQN CartPole-v1: mean greedy eval return", 475.0),
+    ("dqn", "env_steps_per_second", "DQN CartPole-v1: env steps / s (Python loop)", None),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out", help="the folder the demo wrote (holds digits/, ppo/, dqn/)")
+    args = parser.parse_args(argv)
+    root = pathlib.Path(args.out)
+    table = Table(title=f"demo results ({root})")
+    for col in ("result", "value", "target", "met"):
+        table.add_column(col)
+    for run, key, label, target in ROWS:
+        path = root / run / "metrics.json"
+        if not path.exists():
+            table.add_row(label, "missing", "", "")
+            continue
+        value = json.loads(path.read_text())[key]
+        met = "" if target is None else ("yes" if value >= target else "NO")
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        table.add_row(label, shown, "" if target is None else f">= {target:g}", met)
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
