@@ -119,7 +119,9 @@ class ExponentialMovingAverage(hk_module.Module):
         hidden = hidden * decay + value * (one - decay)
         average = hidden
         if self._zero_debias:
-            average = average / (one - jnp.power(decay, counter))
+            # lax.pow, not jnp.power: with a concrete integer exponent jnp.power reads it back
+            # to the host (a device sync per call when un-jitted); under jit both lower to `pow`.
+            average = average / (one - jax.lax.pow(decay, counter))
         if update_stats:
             base.set_state("counter", counter)
             base.set_state("hidden", hidden)
