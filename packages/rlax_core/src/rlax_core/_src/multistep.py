@@ -52,6 +52,8 @@ def per_step(x: ArrayLike, like: jax.Array) -> jax.Array:
 def maybe_stop_gradient(x: ArrayLike, stop: bool) -> jax.Array:
     """Applies ``jax.lax.stop_gradient`` when ``stop`` is true (a Python or traced bool)."""
     x = jnp.asarray(x)
+    if isinstance(stop, bool):
+        return jax.lax.stop_gradient(x) if stop else x
     return jax.lax.select(stop, jax.lax.stop_gradient(x), x)
 
 
@@ -115,11 +117,53 @@ def lambda_returns(
     )
 
 
-def _lambda_returns(r_t, discount_t, v_t, lambda_, stop_target_gradients, *, method, unroll, fn):
-    lambda_ = per_step(lambda_, discount_t)
-    a = discount_t * lambda_
-    b = r_t + discount_t * ((1.0 - lambda_) * v_t)
-    returns = scan.linear_recurrence_reverse(a, b, v_t[-1], method=method, unroll=unroll, fn=fn)
+def _is_static_one(x: ArrayLike) -> bool:
+    """True if ``x`` is a Python number equal to 1 (a static check, no device sync)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == 1
+
+
+def _lambda_returns(
+    r_t, discount_t, v_t, lambda_, stop_target_gradients, *, method, unroll, fn, bootstrap=None
+):
+    """Lambda-returns of [T] inputs; ``bootstrap`` ([]) defaults to ``v_t[-1]``.
+
+    The recurrence coefficients ``a_t = discount_t * lambda_t`` and
+    ``b_t = r_t + discount_t * (1 - lambda_t) * v_t`` are computed inside the sequential scan
+    body (see ``scan.affine_recurrence_reverse``); a Python ``lambda_ == 1`` skips the
+    ``(1 - lambda_) * v_t`` term altogether.
+    """
+    dtype = jnp.result_type(r_t, discount_t, v_t, lambda_)
+    r_t, discount_t, v_t = (jnp.asarray(x, dtype) for x in (r_t, discount_t, v_t))
+    init = v_t[-1] if bootstrap is None else jnp.asarray(bootstrap, dtype)
+    if _is_static_one(lambda_):
+        returns = scan.affine_recurrence_reverse(
+            lambda x: x,
+            (discount_t, r_t),
+            init,
+            method=method,
+            unroll=unroll,
+            fn=fn,
+            in_body_max_length=2**62,  # nothing to precompute
+        )
+        return maybe_stop_gradient(returns, stop_target_gradients)
+    if jnp.ndim(lambda_) == 0:
+        lam = lambda_ if isinstance(lambda_, (int, float)) else jnp.asarray(lambda_, dtype)
+
+        def coefficients(x):
+            r, d, v = x
+            return d * lam, r + d * ((1.0 - lam) * v)
+
+        xs = (r_t, discount_t, v_t)
+    else:
+
+        def coefficients(x):
+            r, d, v, lam = x
+            return d * lam, r + d * ((1.0 - lam) * v)
+
+        xs = (r_t, discount_t, v_t, jnp.asarray(lambda_, dtype))
+    returns = scan.affine_recurrence_reverse(
+        coefficients, xs, init, method=method, unroll=unroll, fn=fn
+    )
     return maybe_stop_gradient(returns, stop_target_gradients)
 
 
@@ -166,11 +210,19 @@ def discounted_returns(
     r_t, discount_t = jnp.asarray(r_t), jnp.asarray(discount_t)
     if jnp.ndim(v_t) == 1:
         checks.check_equal_shape(fn, r_t=r_t, v_t=v_t)
-        v_t = jnp.asarray(v_t)
+        bootstrap = jnp.asarray(v_t)[-1]
     else:
-        v_t = jnp.ones_like(discount_t) * v_t
+        bootstrap = v_t
     return _lambda_returns(
-        r_t, discount_t, v_t, 1.0, stop_target_gradients, method=method, unroll=unroll, fn=fn
+        r_t,
+        discount_t,
+        bootstrap,
+        1.0,
+        stop_target_gradients,
+        method=method,
+        unroll=unroll,
+        fn=fn,
+        bootstrap=bootstrap,
     )
 
 
@@ -296,15 +348,34 @@ def truncated_generalized_advantage_estimation(
     length = r_t.shape[0]
     checks.check_shape(fn, values=(values, (length + 1,)))
     check_per_step(fn, "lambda_", lambda_, length)
-    lambda_ = per_step(lambda_, discount_t)
-    delta_t = r_t + discount_t * values[1:] - values[:-1]
-    advantages = scan.linear_recurrence_reverse(
-        discount_t * lambda_,
-        delta_t,
-        jnp.zeros((), delta_t.dtype),
+    # The TD errors and the recurrence coefficients are computed inside the scan body.
+    dtype = jnp.result_type(r_t, discount_t, values, lambda_)
+    r_t, discount_t, values = (jnp.asarray(x, dtype) for x in (r_t, discount_t, values))
+    xs = (r_t, discount_t, values[1:], values[:-1])
+    if jnp.ndim(lambda_) == 0:
+        lam = lambda_ if isinstance(lambda_, (int, float)) else jnp.asarray(lambda_, dtype)
+
+        def coefficients(x):
+            r, d, v, v_tm1 = x
+            return d * lam, r + d * v - v_tm1
+
+    else:
+        xs = (*xs, jnp.asarray(lambda_, dtype))
+
+        def coefficients(x):
+            r, d, v, v_tm1, lam = x
+            return d * lam, r + d * v - v_tm1
+
+    # In-body TD errors slice ``values`` twice per step; past T=512 one vectorised pass wins
+    # (T=128: 0.038 vs 0.068 ms; T=2048: 1.0 vs 0.70 ms, 2-core CPU, batch 64).
+    advantages = scan.affine_recurrence_reverse(
+        coefficients,
+        xs,
+        jnp.zeros((), dtype),
         method=method,
         unroll=unroll,
         fn=fn,
+        in_body_max_length=512,
     )
     return maybe_stop_gradient(advantages, stop_target_gradients)
 

@@ -30,16 +30,19 @@ to float rounding. With float32 and ``|a_t| <= 1`` the difference is below
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
 
 __all__ = [
     "ASSOCIATIVE_MIN_LENGTH",
+    "IN_BODY_MAX_LENGTH",
     "SCAN_ATOL",
     "SCAN_RTOL",
     "Method",
+    "affine_recurrence_reverse",
     "linear_recurrence_reverse",
     "resolve_method",
 ]
@@ -54,6 +57,13 @@ ASSOCIATIVE_MIN_LENGTH = 512
 # Documented agreement between the two methods (float32), relative to the largest |x_t|.
 SCAN_RTOL = 1e-5
 SCAN_ATOL = 1e-6
+
+# Default longest horizon for which ``affine_recurrence_reverse`` builds the coefficients inside
+# the sequential scan body. Measured (2-core CPU, jax 0.10.2, jit(vmap), batch 64, median ms,
+# in-body vs precomputed): lambda_returns T=128 0.031 vs 0.069, T=512 0.10 vs 0.17, T=2048
+# 0.72 vs 0.73, T=4096 1.36 vs 1.30, T=16384 5.8 vs 5.0. Per-step slicing of several ``xs``
+# arrays costs more than one vectorised pass for long horizons.
+IN_BODY_MAX_LENGTH = 2048
 
 _METHODS = ("auto", "sequential", "associative")
 
@@ -144,3 +154,56 @@ def linear_recurrence_reverse(
 
     _, xs = jax.lax.associative_scan(compose, (a, b), reverse=True)
     return xs
+
+
+def affine_recurrence_reverse(
+    coefficients: Callable[[Any], tuple[jax.Array, jax.Array]],
+    xs: Any,
+    init: jax.Array,
+    *,
+    method: Method = "auto",
+    unroll: int | bool = 1,
+    fn: str = "rlax_core",
+    in_body_max_length: int = IN_BODY_MAX_LENGTH,
+) -> jax.Array:
+    """Solves ``x_t = b_t + a_t * x_{t+1}`` with ``(a_t, b_t) = coefficients(xs_t)``.
+
+    Same recurrence as :func:`linear_recurrence_reverse`, but the coefficients are built from
+    per-step inputs by an elementwise ``coefficients`` function. The sequential form calls it
+    inside the scan body, so no ``[T, ...]`` coefficient arrays are materialised before the
+    scan (on CPU the separate elementwise passes and layout copies cost more than the scan
+    itself for short horizons); the associative form applies it to the whole ``[T, ...]``
+    arrays and composes affine maps as :func:`linear_recurrence_reverse` does.
+
+    Args:
+      coefficients: elementwise function of one step of ``xs`` (or of all of ``xs``) returning
+        ``(a, b)`` of ``init``'s dtype; it may close over scalars (``[]``), never over
+        ``[T]`` arrays.
+      xs: pytree of ``[T, ...]`` per-step inputs, all of ``init``'s dtype.
+      init: ``[...]`` value after the last step (``x_T``).
+      method: ``"auto"``, ``"sequential"`` or ``"associative"`` (see module docstring).
+      unroll: ``unroll`` for ``jax.lax.scan`` (sequential form only).
+      fn: public name of the caller, for error messages.
+      in_body_max_length: for ``T`` above this the sequential form also precomputes the
+        coefficients (cheaper for long horizons, see ``IN_BODY_MAX_LENGTH``).
+
+    Returns:
+      ``[T, ...]`` the solution ``x_0 .. x_{T-1}``.
+
+    Raises:
+      ValueError: for an unknown ``method`` or a bad ``unroll``.
+    """
+    _check_unroll(unroll, fn)
+    length = jax.tree_util.tree_leaves(xs)[0].shape[0]
+    resolved = resolve_method(method, length, fn)
+    if resolved == "associative" or length == 0 or length > in_body_max_length:
+        a, b = coefficients(xs)
+        return linear_recurrence_reverse(a, b, init, method=resolved, unroll=unroll, fn=fn)
+
+    def body(carry, x_t):
+        a_t, b_t = coefficients(x_t)
+        carry = b_t + a_t * carry
+        return carry, carry
+
+    _, out = jax.lax.scan(body, init, xs, reverse=True, unroll=unroll)
+    return out
