@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -196,3 +198,64 @@ def test_errors():
         rlax.quantile_q_learning(
             jnp.ones((3, 2)), jnp.ones(3), 0.0, 0.0, 0.9, jnp.ones((4, 2)), jnp.ones((4, 2))
         )
+
+
+@pytest.mark.parametrize("kappa", [0.0, 0.7])
+def test_quantile_gradients_match_numerical(np_rng, kappa):
+    # Gradients w.r.t. the source quantiles (single-target 2-D path and the [N, K, M]
+    # mixture path), and w.r.t. targets / mixture weights when not stopped.
+    n, m, a_n = 3, 4, 3
+    dq_tm1 = np_rng.normal(size=(n, a_n))
+    tau = (np.arange(n) + 0.5) / n
+    dq_t = np_rng.normal(size=(m, a_n))
+    probs = np_softmax(np_rng.normal(size=a_n))
+    r, d, a = 0.5, 0.9, 1
+
+    def np_sarsa(dq_tm1, dq_t, probs):
+        return sum(
+            probs[b] * np_quantile_loss(dq_tm1[:, a], tau, r + d * dq_t[:, b], kappa)
+            for b in range(a_n)
+        )
+
+    def numerical(f, x, eps=1e-3):
+        g = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            e = np.zeros_like(x)
+            e[i] = eps
+            g[i] = (f(x + e) - f(x - e)) / (2 * eps)
+        return g
+
+    f32 = functools.partial(jnp.asarray, dtype=jnp.float32)
+    args = (f32(dq_tm1), f32(tau), a, f32(r), f32(d), f32(dq_t), f32(probs), kappa)
+    g_src, g_t, g_p = jax.grad(rlax.quantile_expected_sarsa, argnums=(0, 5, 6))(
+        *args, stop_target_gradients=False
+    )
+    np.testing.assert_allclose(
+        g_src, numerical(lambda x: np_sarsa(x, dq_t, probs), dq_tm1), rtol=1e-2, atol=1e-3
+    )
+    np.testing.assert_allclose(
+        g_t, numerical(lambda x: np_sarsa(dq_tm1, x, probs), dq_t), rtol=1e-2, atol=1e-3
+    )
+    np.testing.assert_allclose(
+        g_p, numerical(lambda x: np_sarsa(dq_tm1, dq_t, x), probs), rtol=1e-2, atol=1e-3
+    )
+    g_stopped = jax.grad(rlax.quantile_expected_sarsa, argnums=(5, 6))(*args)
+    np.testing.assert_array_equal(g_stopped[0], 0.0)
+    np.testing.assert_array_equal(g_stopped[1], 0.0)
+
+    tgt = dq_t[:, 0]
+    g_src, g_tgt = jax.grad(rlax.quantile_regression_loss, argnums=(0, 2))(
+        f32(dq_tm1[:, 0]), f32(tau), f32(tgt), kappa, False
+    )
+    np.testing.assert_allclose(
+        g_src,
+        numerical(lambda x: np_quantile_loss(x, tau, tgt, kappa), dq_tm1[:, 0]),
+        rtol=1e-2,
+        atol=1e-3,
+    )
+    np.testing.assert_allclose(
+        g_tgt,
+        numerical(lambda x: np_quantile_loss(dq_tm1[:, 0], tau, x, kappa), tgt),
+        rtol=1e-2,
+        atol=1e-3,
+    )

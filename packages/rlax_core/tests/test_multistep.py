@@ -356,3 +356,48 @@ def test_dtype_preserved_bfloat16():
     x = jnp.ones(4, jnp.bfloat16)
     assert rlax.lambda_returns(x, x * 0.5, x, 0.5).dtype == jnp.bfloat16
     assert rlax.discounted_returns(x, x * 0.5, x).dtype == jnp.bfloat16
+
+
+@pytest.mark.parametrize("length", [600, 2100])
+def test_long_trajectories_match_numpy(np_rng, length):
+    # Past the lengths where the sequential solver switches from in-scan-body coefficients to
+    # precomputed ones (GAE: 512, lambda returns: 2048).
+    r, v, values = _rand(np_rng, length), _rand(np_rng, length), _rand(np_rng, length + 1)
+    d = _discounts(np_rng, length)
+    lam = np_rng.uniform(size=length).astype(np.float32)
+    np.testing.assert_allclose(
+        rlax.lambda_returns(r, d, v, lam), np_lambda_returns(r, d, v, lam), rtol=1e-4, atol=1e-4
+    )
+    np.testing.assert_allclose(
+        rlax.lambda_returns(r, d, v, 0.8), np_lambda_returns(r, d, v, 0.8), rtol=1e-4, atol=1e-4
+    )
+    np.testing.assert_allclose(
+        rlax.truncated_generalized_advantage_estimation(r, d, 0.8, values),
+        np_gae(r, d, 0.8, values),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    np.testing.assert_allclose(
+        rlax.discounted_returns(r, d, v), np_lambda_returns(r, d, v, 1.0), rtol=1e-4, atol=1e-4
+    )
+
+
+def test_static_lambda_one_shortcut_matches_traced_lambda_one(np_rng):
+    # A Python `lambda_=1.0` skips the (1 - lambda) * v term; values and gradients must equal
+    # those of the general path (a traced lambda of 1).
+    r, v = _rand(np_rng, T), _rand(np_rng, T)
+    d = _discounts(np_rng, T)
+
+    def loss(r, d, v, lam):
+        return jnp.sum(rlax.lambda_returns(r, d, v, lam) * jnp.arange(1.0, T + 1.0))
+
+    static = jax.value_and_grad(loss, argnums=(0, 1, 2))(r, d, v, 1.0)
+    traced = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2)))(r, d, v, jnp.float32(1.0))
+    np.testing.assert_allclose(static[0], traced[0], rtol=1e-6)
+    for x, y in zip(static[1], traced[1], strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
+    # Only the last value bootstraps: no gradient to v_t[:-1].
+    np.testing.assert_array_equal(np.asarray(static[1][2])[:-1], 0.0)
+    np.testing.assert_allclose(
+        rlax.discounted_returns(r, d, v), rlax.discounted_returns(r, d, v[-1]), rtol=1e-6
+    )

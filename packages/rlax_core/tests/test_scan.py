@@ -122,3 +122,56 @@ def test_bfloat16_runs_both_methods(np_rng):
         )
         assert out.dtype == jnp.bfloat16
         assert np.isfinite(np.asarray(out, np.float32)).all()
+
+
+@pytest.mark.parametrize(
+    ("method", "in_body_max_length"),
+    [("sequential", 10**9), ("sequential", 0), ("associative", 10**9)],
+)
+def test_affine_recurrence_matches_numpy_loop(np_rng, method, in_body_max_length):
+    # Coefficients built from per-step inputs (inside the scan body, precomputed, or for the
+    # associative form) with a closed-over scalar; the reference is a plain loop.
+    length = 9
+    d = np_rng.uniform(0, 1, size=length).astype(np.float32)
+    r = np_rng.normal(size=length).astype(np.float32)
+    lam = 0.7
+
+    def coefficients(x):
+        d_t, r_t = x
+        return d_t * lam, r_t + 2.0 * d_t
+
+    out = scan.affine_recurrence_reverse(
+        coefficients,
+        (jnp.asarray(d), jnp.asarray(r)),
+        jnp.float32(-0.5),
+        method=method,
+        in_body_max_length=in_body_max_length,
+    )
+    expected = np_recurrence(d.astype(np.float64) * lam, r + 2.0 * d.astype(np.float64), -0.5)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_affine_recurrence_gradients_agree_in_body_and_precomputed(np_rng):
+    length = 6
+    d = jnp.asarray(np_rng.uniform(0, 1, size=length), jnp.float32)
+    r = jnp.asarray(np_rng.normal(size=length), jnp.float32)
+
+    def loss(d, r, init, limit):
+        out = scan.affine_recurrence_reverse(
+            lambda x: (x[0] * 0.9, x[1] - x[0]), (d, r), init, in_body_max_length=limit
+        )
+        return jnp.sum(out * jnp.arange(1.0, length + 1.0))
+
+    g_body = jax.grad(loss, argnums=(0, 1, 2))(d, r, jnp.float32(0.3), 10**9)
+    g_pre = jax.grad(loss, argnums=(0, 1, 2))(d, r, jnp.float32(0.3), 0)
+    for x, y in zip(g_body, g_pre, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
+        assert np.all(np.isfinite(np.asarray(x)))
+
+
+def test_affine_recurrence_rejects_bad_method_and_unroll():
+    xs = (jnp.ones(3), jnp.ones(3))
+    with pytest.raises(ValueError, match=r"my_fn: `method` must be one of"):
+        scan.affine_recurrence_reverse(lambda x: x, xs, jnp.float32(0), method="x", fn="my_fn")
+    with pytest.raises(ValueError, match=r"my_fn: `unroll` must be a positive int"):
+        scan.affine_recurrence_reverse(lambda x: x, xs, jnp.float32(0), unroll=0, fn="my_fn")
