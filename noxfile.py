@@ -622,3 +622,53 @@ def bench(session: nox.Session) -> None:
     session.chdir(ROOT)
     env = {} if "--gpu" in session.posargs else {"JAX_PLATFORMS": "cpu"}
     session.run("python", "-m", "benchmarks.run_all", *session.posargs, env=env)
+
+
+# --------------------------------------------------------------------------- examples
+
+EXAMPLE_DEPS = ["optax", "scikit-learn", "gymnasium", "matplotlib", "tqdm", "rich"]
+EXAMPLES = ROOT / "examples"
+
+
+def _install_examples_env(session: nox.Session) -> None:
+    """Both packages (built wheels) plus the example-only dependencies."""
+    tmp = Path(session.create_tmp()).resolve()
+    wheels = [_build_wheel(session, package, tmp / "wheel") for package in PACKAGES]
+    session.install(*map(str, wheels), *EXAMPLE_DEPS)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: digits ConvNet, fully-jitted PPO and gymnasium DQN on CartPole-v1.
+
+    Writes plots and metrics JSON under ``out/demo/`` (``nox -s demo -- OUTDIR`` to change).
+    """
+    _install_examples_env(session)
+    out = Path(
+        session.posargs[0] if session.posargs else ROOT / "out" / "demo"
+    ).resolve()
+    session.chdir(EXAMPLES)
+    env = {"JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
+    session.run("python", "digits_classifier.py", "--out", str(out / "digits"), env=env)
+    session.run("python", "ppo_cartpole.py", "--out", str(out / "ppo"), env=env)
+    session.run("python", "dqn_cartpole.py", "--out", str(out / "dqn"), env=env)
+    session.run("python", "summarize.py", str(out), env=env)
+
+
+@nox.session
+def tests_examples(session: nox.Session) -> None:
+    """Fast smoke runs of every example (and the JAX CartPole vs gymnasium) so they cannot rot."""
+    _install_examples_env(session)
+    session.install("pytest", "pytest-xdist")
+    session.chdir(EXAMPLES)
+    env = _base_test_env("cpu")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env=env,
+    )
