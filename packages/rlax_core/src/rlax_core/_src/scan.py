@@ -198,7 +198,8 @@ def affine_recurrence_reverse(
     resolved = resolve_method(method, length, fn)
     if resolved == "associative" or length == 0 or length > in_body_max_length:
         a, b = coefficients(xs)
-        return linear_recurrence_reverse(a, b, init, method=resolved, unroll=unroll, fn=fn)
+        method_: Method = "associative" if resolved == "associative" else "sequential"
+        return linear_recurrence_reverse(a, b, init, method=method_, unroll=unroll, fn=fn)
 
     def body(carry, x_t):
         a_t, b_t = coefficients(x_t)
