@@ -169,6 +169,7 @@ __all__ = [
     "custom_getter",
     "custom_setter",
     "eval_shape",
+    "experimental",
     "force_name",
     "fori_loop",
     "get_current_state",
