@@ -2,6 +2,7 @@
 
 Modules: ``asserts`` (pytree/shape/rank/dtype assertions), ``variants`` (eager/jit/vmap
 agreement), ``grads`` (finite-difference gradient checks), ``strategies`` (hypothesis),
+``public_api`` (``PublicApiSuite``: the public-namespace checks both packages run),
 ``plugin`` (pytest fixtures ``key``/``keys``/``seed``/``np_rng``/``variant``, markers,
 hypothesis profile ``ci``; loaded automatically through the ``pytest11`` entry point).
 """
