@@ -6,8 +6,7 @@ lives in this file. Importing touches no device and no jax config.
 
 from haiku_core._version import __version__
 
-# --- core: module system, transforms, params/state/rng, jax wrappers, lifting,
-# --- interception (issue 3) --------------------------------------------------
+# Module system, transforms, parameters/state/RNG, JAX wrappers, lifting, interception.
 from haiku_core._src.base import (
     DO_NOT_STORE,
     GetterContext,
@@ -82,14 +81,11 @@ from haiku_core._src.summarise import to_dot
 from haiku_core._src.typing import MutableParams, MutableState, Params, State
 from haiku_core import config, experimental, testing
 
-# (end of core imports)
 
-# --- independent pieces: initializers, data_structures, pad, mixed_precision
-# --- (sub-namespaces) ----------------------------------------------------------
+# Sub-namespaces: initializers, data_structures, pad, mixed_precision.
 from haiku_core import data_structures, initializers, mixed_precision, pad
-# (end of independent-pieces imports)
 
-# --- layers: basic, conv, pooling, nets.MLP ------------------------------------
+# Layers: basic, convolution, pooling.
 from haiku_core._src.basic import BatchApply, Bias, Linear, Sequential, dropout, expand_apply
 from haiku_core._src.conv import (
     Conv1D,
@@ -113,9 +109,8 @@ from haiku_core._src.depthwise_conv import (
 from haiku_core._src.embed import Embed, EmbedLookupStyle
 from haiku_core._src.pool import AvgPool, MaxPool, avg_pool, max_pool
 from haiku_core._src.reshape import Flatten, Reshape
-# (end of layers imports)
 
-# --- norm, moving averages, attention, nets -----------------------------------
+# Normalisation, moving averages, attention.
 from haiku_core import nets
 from haiku_core._src.attention import MultiHeadAttention
 from haiku_core._src.batch_norm import BatchNorm
@@ -123,9 +118,8 @@ from haiku_core._src.group_norm import GroupNorm
 from haiku_core._src.layer_norm import InstanceNorm, LayerNorm, RMSNorm
 from haiku_core._src.moving_averages import EMAParamsTree, ExponentialMovingAverage
 from haiku_core._src.spectral_norm import SNParamsTree, SpectralNorm
-# (end of norm / moving averages / attention / nets imports)
 
-# --- recurrent ------------------------------------------------------------------
+# Recurrent cores.
 from haiku_core._src.conv_lstm import Conv1DLSTM, Conv2DLSTM, Conv3DLSTM
 from haiku_core._src.recurrent import (
     GRU,
@@ -213,14 +207,12 @@ __all__ = [
     "with_rng",
     "without_apply_rng",
     "without_state",
-    # (end of core names)
-    # independent pieces
+        # independent pieces
     "data_structures",
     "initializers",
     "mixed_precision",
     "pad",
-    # (end of independent-pieces names)
-    # layers
+        # layers
     "AvgPool",
     "BatchApply",
     "Bias",
@@ -247,8 +239,7 @@ __all__ = [
     "expand_apply",
     "get_channel_index",
     "max_pool",
-    # (end of layers names)
-    # norm / moving averages / attention
+        # norm / moving averages / attention
     "BatchNorm",
     "EMAParamsTree",
     "ExponentialMovingAverage",
@@ -260,8 +251,7 @@ __all__ = [
     "SNParamsTree",
     "SpectralNorm",
     "nets",
-    # (end of norm / moving averages / attention names)
-    # recurrent
+        # recurrent
     "Conv1DLSTM",
     "Conv2DLSTM",
     "Conv3DLSTM",

@@ -6,9 +6,8 @@ lives in this file.
 
 from rlax_core._version import __version__
 
-# --- part 1: base, checks, losses, clipping, multistep, value learning, vtrace,
-# --- distributional, transforms, nonlinear bellman (issue 5) -----------------
-# (imports for part 1 go here, one per name)
+# Base, checks, losses, clipping, multistep, value learning, V-trace,
+# distributional, transforms, non-linear Bellman.
 from rlax_core._src.base import (
     AllSum,
     batched_index,
@@ -97,10 +96,9 @@ from rlax_core._src.nonlinear_bellman import (
     unbiased_transform_pair,
 )
 
-# --- part 2: policy gradients, distributions, exploration, mpo, pop-art,
-# --- policy targets, gvf, model learning, interruptions, nested updates,
-# --- embedding, episodic memory, moving averages, tree utils (issue 6) ------
-# (imports for part 2 go here, one per name)
+# Policy gradients, distributions, exploration, MPO, Pop-Art, policy targets,
+# GVFs, model learning, interruptions, nested updates, embedding, episodic memory,
+# moving averages, tree utilities.
 from rlax_core._src.distributions import (
     categorical_cross_entropy,
     categorical_importance_sampling_ratios,
@@ -185,7 +183,6 @@ from rlax_core._src.tree_util import (
 
 __all__ = [
     "__version__",
-    # part 1 names (sorted within the part)
     "AllSum",
     "batched_index",
     "categorical_double_q_learning",
@@ -255,7 +252,6 @@ __all__ = [
     "vtrace",
     "vtrace_td_error_and_advantage",
     "VTraceOutput",
-    # part 2 names (sorted within the part)
     "add_dirichlet_noise",
     "add_gaussian_noise",
     "add_ornstein_uhlenbeck_noise",

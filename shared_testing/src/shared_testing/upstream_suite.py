@@ -1,0 +1,300 @@
+"""Run upstream's own test suites (shipped in the dm-haiku / rlax wheels) against our packages.
+
+This pytest plugin installs an import alias so that ``import haiku`` (or ``import rlax``)
+resolves to ``haiku_core`` (``rlax_core``), then collects the upstream ``*_test.py`` files
+*in place* from the installed upstream wheel. Nothing upstream is copied into this
+repository; the upstream package only has to be installed in the same venv (the opt-in
+``compat`` nox session does this).
+
+Resolution of an upstream module name ``<up>.<rest>``:
+
+* ``<rest>`` names a test file, ``_src.test_utils`` or anything under ``_src.integration``:
+  the upstream source file is loaded under the upstream name, so its own imports go
+  through the alias as well.
+* ``<rest>`` is a public submodule that we ship (``nets``, ``initializers``,
+  ``experimental``, ...): our module.
+* any other ``_src`` module: a stand-in module whose attributes are looked up in our
+  public namespaces, then in our ``_src`` module of the same name. A name found in
+  neither raises :class:`UpstreamPrivateName` (an ``AttributeError``), which the report
+  classifies as a test reaching into upstream internals.
+
+Usage::
+
+    python -m pytest -p shared_testing.upstream_suite --upstream=haiku \\
+        $(python -c "import os, haiku_core; ...")  # see noxfile.py, session compat
+
+After the run, ``--upstream-report=FILE`` writes a JSON summary per upstream test file:
+tests run, passed, failed on message wording only, failed because they use upstream
+internals, and failed on behaviour (the ones that matter).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import re
+import sys
+import types
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# upstream top-level package -> our package
+ALIASES = {"haiku": "haiku_core", "rlax": "rlax_core"}
+
+
+class UpstreamPrivateName(AttributeError):
+    """An upstream test asked a stand-in ``_src`` module for a name we do not provide."""
+
+
+def _upstream_dir(upstream: str) -> Path:
+    """Directory of the *installed* upstream package, found without importing it."""
+    for entry in sys.path:
+        candidate = Path(entry or ".") / upstream / "__init__.py"
+        if candidate.is_file():
+            return candidate.parent
+    raise pytest.UsageError(f"upstream package {upstream!r} is not installed")
+
+
+def _public_namespaces(ours: str) -> list[types.ModuleType]:
+    root = importlib.import_module(ours)
+    spaces = [root]
+    for sub in (
+        "experimental",
+        "nets",
+        "initializers",
+        "mixed_precision",
+        "data_structures",
+        "pad",
+        "config",
+        "testing",
+        "typing",
+    ):
+        try:
+            spaces.append(importlib.import_module(f"{ours}.{sub}"))
+        except ImportError:
+            pass
+    return spaces
+
+
+class _StandIn(types.ModuleType):
+    """An upstream ``_src`` module, answered from our public API (then our ``_src``)."""
+
+    def __init__(self, name: str, ours: str, rest: str) -> None:
+        super().__init__(name)
+        self.__dict__["_ours"] = ours
+        self.__dict__["_rest"] = rest
+        self.__dict__["_spaces"] = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        spaces = self.__dict__["_spaces"]
+        if spaces is None:
+            spaces = _public_namespaces(self.__dict__["_ours"])
+            mine = f"{self.__dict__['_ours']}.{self.__dict__['_rest']}"
+            try:
+                spaces.append(importlib.import_module(mine))
+            except ImportError:
+                pass
+            self.__dict__["_spaces"] = spaces
+        for space in spaces:
+            if attr in getattr(space, "__dict__", {}) or hasattr(space, attr):
+                try:
+                    return getattr(space, attr)
+                except AttributeError:
+                    continue
+        raise UpstreamPrivateName(
+            f"upstream internal {self.__name__}.{attr} has no counterpart in "
+            f"{self.__dict__['_ours']}"
+        )
+
+
+class _SourceLoader(importlib.abc.Loader):
+    """Executes an upstream source file under its upstream module name."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        code = compile(self.path.read_text(), str(self.path), "exec")
+        exec(code, module.__dict__)  # noqa: S102 - upstream test code, run on purpose
+
+
+class _AliasLoader(importlib.abc.Loader):
+    def __init__(self, factory) -> None:
+        self.factory = factory
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return self.factory()
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        return None
+
+
+class AliasFinder(importlib.abc.MetaPathFinder):
+    """Maps ``<upstream>[.<rest>]`` onto our package (see the module docstring)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.ours = ALIASES[upstream]
+        self.updir = _upstream_dir(upstream)
+
+    def _is_upstream_source(self, rest: str) -> bool:
+        parts = rest.split(".")
+        return (
+            parts[-1].endswith("_test")
+            or rest == "_src.test_utils"
+            or rest.startswith("_src.integration")
+        )
+
+    def find_spec(self, fullname: str, path=None, target=None):
+        up = self.upstream
+        if fullname != up and not fullname.startswith(up + "."):
+            return None
+        if fullname == up:
+            ours = importlib.import_module(self.ours)
+            return importlib.machinery.ModuleSpec(
+                fullname, _AliasLoader(lambda: ours), is_package=True
+            )
+        rest = fullname[len(up) + 1 :]
+        file_base = self.updir.joinpath(*rest.split("."))
+        if self._is_upstream_source(rest):
+            if file_base.is_dir():
+                return importlib.machinery.ModuleSpec(
+                    fullname,
+                    _SourceLoader(file_base / "__init__.py"),
+                    is_package=True,
+                )
+            src = file_base.with_suffix(".py")
+            if src.is_file():
+                spec = importlib.machinery.ModuleSpec(
+                    fullname, _SourceLoader(src), origin=str(src)
+                )
+                spec.has_location = True
+                return spec
+            return None
+        if not rest.startswith("_src"):
+            # A public submodule: ours, when we ship it.
+            try:
+                mod = importlib.import_module(f"{self.ours}.{rest}")
+            except ImportError:
+                return None
+            return importlib.machinery.ModuleSpec(
+                fullname, _AliasLoader(lambda: mod), is_package=hasattr(mod, "__path__")
+            )
+        is_pkg = file_base.is_dir()
+        spec = importlib.machinery.ModuleSpec(
+            fullname,
+            _AliasLoader(lambda: _StandIn(fullname, self.ours, rest)),
+            is_package=is_pkg,
+        )
+        if is_pkg:
+            spec.submodule_search_locations = [str(file_base)]
+        return spec
+
+
+def install_alias(upstream: str) -> AliasFinder:
+    """Puts the alias finder first on ``sys.meta_path`` (drops any imported upstream)."""
+    for name in list(sys.modules):
+        if name == upstream or name.startswith(upstream + "."):
+            del sys.modules[name]
+    finder = AliasFinder(upstream)
+    sys.meta_path.insert(0, finder)
+    return finder
+
+
+def upstream_test_files(upstream: str) -> list[str]:
+    """Paths of the ``*_test.py`` files shipped in the installed upstream wheel."""
+    base = _upstream_dir(upstream)
+    return sorted(str(p) for p in base.rglob("*_test.py"))
+
+
+# --------------------------------------------------------------------------- pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("upstream-suite")
+    group.addoption(
+        "--upstream",
+        choices=sorted(ALIASES),
+        help="alias this upstream package to ours and run its shipped tests",
+    )
+    group.addoption(
+        "--upstream-report",
+        default=None,
+        help="write a JSON summary (per upstream test file) to this path",
+    )
+
+
+_WORDING = re.compile(r"does not match|Regex didn't match|Pattern .* does not match")
+
+
+def _classify(report: pytest.TestReport) -> str:
+    text = str(report.longrepr)
+    if "UpstreamPrivateName" in text:
+        return "internals"
+    if _WORDING.search(text):
+        return "wording"
+    return "behaviour"
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.per_file: dict[str, dict[str, list[str]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        file = report.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            if report.passed:
+                self.per_file[file]["passed"].append(report.nodeid)
+            elif report.skipped:
+                self.per_file[file]["skipped"].append(report.nodeid)
+            else:
+                self.per_file[file][_classify(report)].append(report.nodeid)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            file = report.nodeid.rsplit("/", 1)[-1]
+            kind = _classify(report)  # type: ignore[arg-type]
+            self.per_file[file][f"collection_{kind}"].append(str(report.longrepr)[-400:])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    upstream = config.getoption("--upstream")
+    if not upstream:
+        return
+    try:  # absl flags are read by some upstream helpers; pytest never parses them.
+        from absl import flags
+
+        flags.FLAGS.mark_as_parsed()
+    except ImportError:
+        pass
+    install_alias(upstream)
+    collector = _Collector()
+    config._upstream_collector = collector  # type: ignore[attr-defined]
+    config.pluginmanager.register(collector, "upstream-suite-collector")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    collector = getattr(config, "_upstream_collector", None)
+    path = config.getoption("--upstream-report", None)
+    if collector is None or not path:
+        return
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the controller receives every worker's reports
+    out = Path(path)
+    data = {f: {k: v for k, v in kinds.items()} for f, kinds in collector.per_file.items()}
+    out.write_text(json.dumps(data, indent=1, sort_keys=True))
