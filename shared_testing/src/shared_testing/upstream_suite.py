@@ -127,7 +127,7 @@ class _SourceLoader(importlib.abc.Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         code = compile(self.path.read_text(), str(self.path), "exec")
-        exec(code, module.__dict__)  # noqa: S102 - upstream test code, run on purpose
+        exec(code, module.__dict__)  # upstream test code, run on purpose
 
 
 class _AliasLoader(importlib.abc.Loader):
@@ -177,9 +177,7 @@ class AliasFinder(importlib.abc.MetaPathFinder):
                 )
             src = file_base.with_suffix(".py")
             if src.is_file():
-                spec = importlib.machinery.ModuleSpec(
-                    fullname, _SourceLoader(src), origin=str(src)
-                )
+                spec = importlib.machinery.ModuleSpec(fullname, _SourceLoader(src), origin=str(src))
                 spec.has_location = True
                 return spec
             return None
@@ -250,9 +248,7 @@ def _classify(report: pytest.TestReport) -> str:
 
 class _Collector:
     def __init__(self) -> None:
-        self.per_file: dict[str, dict[str, list[str]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        self.per_file: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         file = report.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
