@@ -55,6 +55,8 @@ RUFF = "ruff==0.17.6"
 PYRIGHT = "pyright==1.1.414"
 # Upstream versions the compat session compares against.
 COMPAT_PINS = ["jax==0.10.2", "jaxlib==0.10.2", "dm-haiku==0.0.17", "rlax==0.1.9"]
+# What upstream's own test files import beyond their runtime dependencies (compat only).
+UPSTREAM_TEST_DEPS = ["absl-py", "cloudpickle", "dill", "dm-env", "scipy"]
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "tests_shared", "build", "lint"]
@@ -586,7 +588,7 @@ def compat(session: nox.Session) -> None:
         )
         _install_wheel(session, wheel, package, *COMPAT_PINS)
     deps = sorted({d for p in PACKAGES for d in _test_deps(p)})
-    session.install("-e", str(SHARED_TESTING), *deps, *COMPAT_PINS)
+    session.install("-e", str(SHARED_TESTING), *deps, *UPSTREAM_TEST_DEPS, *COMPAT_PINS)
     # Upstream dm-haiku / rlax and upstream-style user code rely on implicit rank
     # promotion, so this session does not set JAX_NUMPY_RANK_PROMOTION=raise.
     env = {**_base_test_env("cpu"), "JAX_NUMPY_RANK_PROMOTION": "allow"}
@@ -599,6 +601,57 @@ def compat(session: nox.Session) -> None:
             tests_subdir="tests_compat",
             allow_empty=True,
         )
+    for package in selected or PACKAGES:
+        _run_upstream_suite(session, package, pytest_args, env)
+
+
+# upstream package whose shipped test files run against each of ours
+UPSTREAM_OF = {"haiku_core": "haiku", "rlax_core": "rlax"}
+
+
+def _run_upstream_suite(
+    session: nox.Session, package: str, pytest_args: list[str], env: dict[str, str]
+) -> None:
+    """Runs upstream's own ``*_test.py`` files, in place from its wheel, against ``package``.
+
+    ``shared_testing.upstream_suite`` aliases ``import haiku`` / ``import rlax`` to our
+    package. The session fails when a test fails on behaviour and is not listed, with its
+    reason, in ``packages/<package>/tests_compat/upstream_known.txt``.
+    """
+    upstream = UPSTREAM_OF[package]
+    files = session.run(
+        "python",
+        "-c",
+        "from shared_testing.upstream_suite import upstream_test_files as f; "
+        f"print(*f({upstream!r}), sep=chr(10))",
+        silent=True,
+    )
+    scratch = Path(session.create_tmp()).resolve() / f"upstream-{upstream}"
+    scratch.mkdir(parents=True, exist_ok=True)
+    report = scratch / "report.json"
+    session.chdir(scratch)
+    workers = _drop_worker_args(pytest_args) == pytest_args
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-p",
+        "shared_testing.upstream_suite",
+        f"--upstream={upstream}",
+        f"--upstream-report={report}",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *(["-n", os.environ.get("NOX_PYTEST_WORKERS", "2")] if workers else []),
+        *pytest_args,
+        *str(files).split(),
+        env=env,
+        success_codes=[0, 1],  # failures are judged by the summary below
+    )
+    known = ROOT / "packages" / package / "tests_compat" / "upstream_known.txt"
+    session.run(
+        "python", "-m", "shared_testing.upstream_suite", str(report), str(known)
+    )
 
 
 # --------------------------------------------------------------------------- benchmarks

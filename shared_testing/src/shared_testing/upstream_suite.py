@@ -116,6 +116,26 @@ class _StandIn(types.ModuleType):
         )
 
 
+class _Proxy(types.ModuleType):
+    """The upstream top-level package: forwards to ours, keeps its own submodule slots.
+
+    A separate object, so that the import system's ``setattr(parent, "_src", ...)``
+    for the upstream ``_src`` stand-ins never overwrites attributes of our package.
+    """
+
+    def __init__(self, name: str, ours: types.ModuleType) -> None:
+        super().__init__(name, ours.__doc__)
+        self.__dict__["_target"] = ours
+        if hasattr(ours, "__all__"):
+            self.__dict__["__all__"] = ours.__all__
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.__dict__["_target"], attr)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(dir(self.__dict__["_target"])))
+
+
 class _SourceLoader(importlib.abc.Loader):
     """Executes an upstream source file under its upstream module name."""
 
@@ -144,10 +164,10 @@ class _AliasLoader(importlib.abc.Loader):
 class AliasFinder(importlib.abc.MetaPathFinder):
     """Maps ``<upstream>[.<rest>]`` onto our package (see the module docstring)."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, ours: str | None = None, updir: Path | None = None) -> None:
         self.upstream = upstream
-        self.ours = ALIASES[upstream]
-        self.updir = _upstream_dir(upstream)
+        self.ours = ALIASES[upstream] if ours is None else ours
+        self.updir = _upstream_dir(upstream) if updir is None else updir
 
     def _is_upstream_source(self, rest: str) -> bool:
         parts = rest.split(".")
@@ -163,9 +183,11 @@ class AliasFinder(importlib.abc.MetaPathFinder):
             return None
         if fullname == up:
             ours = importlib.import_module(self.ours)
-            return importlib.machinery.ModuleSpec(
-                fullname, _AliasLoader(lambda: ours), is_package=True
+            spec = importlib.machinery.ModuleSpec(
+                fullname, _AliasLoader(lambda: _Proxy(fullname, ours)), is_package=True
             )
+            spec.submodule_search_locations = [str(self.updir)]
+            return spec
         rest = fullname[len(up) + 1 :]
         file_base = self.updir.joinpath(*rest.split("."))
         if self._is_upstream_source(rest):
@@ -201,12 +223,21 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-def install_alias(upstream: str) -> AliasFinder:
-    """Puts the alias finder first on ``sys.meta_path`` (drops any imported upstream)."""
+def install_alias(upstream: str, ours: str | None = None, updir: Path | None = None) -> AliasFinder:
+    """Puts the alias finder first on ``sys.meta_path`` (drops any imported upstream).
+
+    Args:
+      upstream: the upstream top-level package name (``"haiku"`` or ``"rlax"``).
+      ours: our package to answer for it (default: from :data:`ALIASES`).
+      updir: the upstream package's directory (default: found on ``sys.path``).
+
+    Returns:
+      The installed finder (remove it from ``sys.meta_path`` to undo).
+    """
     for name in list(sys.modules):
         if name == upstream or name.startswith(upstream + "."):
             del sys.modules[name]
-    finder = AliasFinder(upstream)
+    finder = AliasFinder(upstream, ours, updir)
     sys.meta_path.insert(0, finder)
     return finder
 
@@ -234,11 +265,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+_MISSING = re.compile(r"No module named '([\w.]+)'")
 _WORDING = re.compile(r"does not match|Regex didn't match|Pattern .* does not match")
 
 
 def _classify(report: pytest.TestReport) -> str:
     text = str(report.longrepr)
+    missing = _MISSING.search(text)
+    if missing and missing.group(1).split(".")[0] not in ALIASES:
+        return "environment"
     if "UpstreamPrivateName" in text:
         return "internals"
     if _WORDING.search(text):
@@ -294,3 +329,93 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     out = Path(path)
     data = {f: {k: v for k, v in kinds.items()} for f, kinds in collector.per_file.items()}
     out.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
+# --------------------------------------------------------------------------- summary
+
+_KINDS = ("passed", "wording", "internals", "environment", "behaviour", "skipped")
+
+
+def load_known(path: Path) -> dict[str, str]:
+    """Reads a known-differences file: ``<test id substring> = <reason>`` per line.
+
+    Blank lines and ``#`` comments are ignored. A behaviour failure whose node id contains
+    one of the keys counts as an explained, deliberate difference.
+    """
+    known: dict[str, str] = {}
+    if not path.is_file():
+        return known
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, reason = line.partition(" = ")
+        if not sep or not reason.strip():
+            raise ValueError(f"{path}: expected '<test id> = <reason>', got {raw!r}")
+        known[key.strip()] = reason.strip()
+    return known
+
+
+def summarize(
+    report: dict[str, dict[str, list[str]]], known: dict[str, str]
+) -> tuple[str, list[str]]:
+    """A per-file table of the report and the behaviour failures nobody explained."""
+    rows = []
+    unexplained: list[str] = []
+    totals = dict.fromkeys((*_KINDS, "run", "deliberate"), 0)
+    for file in sorted(report):
+        kinds = report[file]
+        behaviour = kinds.get("behaviour", []) + kinds.get("collection_behaviour", [])
+        deliberate = [n for n in behaviour if any(k in n for k in known)]
+        rest = [n for n in behaviour if n not in deliberate]
+        unexplained += rest
+        counts = {k: len(kinds.get(k, [])) for k in _KINDS}
+        counts["internals"] += len(kinds.get("collection_internals", []))
+        counts["environment"] += len(kinds.get("collection_environment", []))
+        counts["behaviour"] = len(rest)
+        counts["deliberate"] = len(deliberate)
+        counts["run"] = sum(counts[k] for k in ("passed", "wording", "internals", "environment"))
+        counts["run"] += len(behaviour)
+        for k, v in counts.items():
+            totals[k] += v
+        rows.append((file, counts))
+    cols = (
+        "run",
+        "passed",
+        "wording",
+        "internals",
+        "environment",
+        "deliberate",
+        "behaviour",
+        "skipped",
+    )
+    width = max([len(f) for f, _ in rows] + [5])
+    lines = [f"{'file':<{width}} " + " ".join(f"{c:>10}" for c in cols)]
+    for file, counts in [*rows, ("TOTAL", totals)]:
+        lines.append(f"{file:<{width}} " + " ".join(f"{counts[c]:>10}" for c in cols))
+    return "\n".join(lines), unexplained
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m shared_testing.upstream_suite REPORT.json [KNOWN.txt]``: print the table.
+
+    Exits 1 when a behaviour failure is not listed in the known-differences file.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        print(main.__doc__)
+        return 2
+    report = json.loads(Path(args[0]).read_text())
+    known = load_known(Path(args[1])) if len(args) > 1 else {}
+    table, unexplained = summarize(report, known)
+    print(table)
+    if unexplained:
+        print(f"\n{len(unexplained)} behaviour failure(s) not listed as deliberate:")
+        for node in unexplained:
+            print("  ", node)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
