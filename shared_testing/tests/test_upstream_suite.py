@@ -33,7 +33,8 @@ def fake(tmp_path, monkeypatch):
         "from fakeup._src import thing, test_utils\nRESULT = thing.Widget is test_utils.WIDGET\n",
     )
     ours = tmp_path / "ours" / "fakeours"
-    _write(ours / "__init__.py", "class Widget: ...\n")
+    # A public function named like an upstream submodule (as hk.transform is).
+    _write(ours / "__init__.py", "class Widget: ...\n\n\ndef thing():\n    pass\n")
     _write(ours / "nets.py", "NET = 'ours'\n")
     _write(ours / "_src" / "__init__.py", "")
     _write(ours / "_src" / "thing.py", "def helper():\n    return 'ours-private'\n")
@@ -74,7 +75,8 @@ def test_src_module_answers_public_then_private_names(fake):
 def test_upstream_test_files_run_in_place_through_the_alias(fake):
     import fakeup._src.thing_test as t
 
-    assert t.RESULT is True
+    assert t.RESULT is True  # `from fakeup._src import thing` gave the module
+    assert t.thing.__name__ == "fakeup._src.thing"
     assert "/up/fakeup/_src/thing_test.py" in t.__file__
 
 
@@ -106,3 +108,12 @@ def test_known_file_rejects_lines_without_a_reason(tmp_path):
     bad.write_text("some_test.py::T::x\n")
     with pytest.raises(ValueError, match="expected '<test id> = <reason>'"):
         us.load_known(bad)
+
+
+def test_failures_that_also_fail_upstream_are_environment(tmp_path):
+    report = {"a_test.py": {"behaviour": ["a_test.py::T::needs_data", "a_test.py::T::bug"]}}
+    baseline = {"a_test.py": {"behaviour": ["a_test.py::T::needs_data"]}}
+    table, unexplained = us.summarize(report, {}, baseline)
+    assert unexplained == ["a_test.py::T::bug"]
+    total = table.splitlines()[-1].split()
+    assert total == ["TOTAL", "2", "0", "0", "0", "1", "0", "1", "0"]

@@ -95,6 +95,13 @@ class _StandIn(types.ModuleType):
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__"):
             raise AttributeError(attr)
+        # ``from haiku._src import transform`` asks the package for the attribute first:
+        # an upstream submodule of that name wins over a public name (hk.transform).
+        locations = self.__dict__.get("__path__") or []
+        for location in locations:
+            base = Path(location) / attr
+            if base.with_suffix(".py").is_file() or (base / "__init__.py").is_file():
+                return importlib.import_module(f"{self.__name__}.{attr}")
         spaces = self.__dict__["_spaces"]
         if spaces is None:
             spaces = _public_namespaces(self.__dict__["_ours"])
@@ -259,6 +266,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="alias this upstream package to ours and run its shipped tests",
     )
     group.addoption(
+        "--upstream-native",
+        action="store_true",
+        help="baseline: run the upstream files against upstream itself (no alias)",
+    )
+    group.addoption(
         "--upstream-report",
         default=None,
         help="write a JSON summary (per upstream test file) to this path",
@@ -312,7 +324,8 @@ def pytest_configure(config: pytest.Config) -> None:
         flags.FLAGS.mark_as_parsed()
     except ImportError:
         pass
-    install_alias(upstream)
+    if not config.getoption("--upstream-native"):
+        install_alias(upstream)
     collector = _Collector()
     config._upstream_collector = collector  # type: ignore[attr-defined]
     config.pluginmanager.register(collector, "upstream-suite-collector")
@@ -356,22 +369,48 @@ def load_known(path: Path) -> dict[str, str]:
     return known
 
 
+def _failed_ids(report: dict[str, dict[str, list[str]]]) -> set[str]:
+    failed = set()
+    for kinds in report.values():
+        for kind, nodes in kinds.items():
+            if kind not in ("passed", "skipped"):
+                failed.update(nodes)
+    return failed
+
+
 def summarize(
-    report: dict[str, dict[str, list[str]]], known: dict[str, str]
+    report: dict[str, dict[str, list[str]]],
+    known: dict[str, str],
+    baseline: dict[str, dict[str, list[str]]] | None = None,
 ) -> tuple[str, list[str]]:
-    """A per-file table of the report and the behaviour failures nobody explained."""
+    """A per-file table of the report and the behaviour failures nobody explained.
+
+    Args:
+      report: the ``--upstream-report`` of the run against our package.
+      known: test-id substring -> reason, for deliberate differences.
+      baseline: the report of the same files run against upstream itself
+        (``--upstream-native``); a test that fails there too (missing optional
+        dependencies, data files the wheel does not ship) is counted as ``env``.
+
+    Returns:
+      The table as text, and the node ids of unexplained behaviour failures.
+    """
+    upstream_failed = _failed_ids(baseline) if baseline else set()
     rows = []
     unexplained: list[str] = []
     totals = dict.fromkeys((*_KINDS, "run", "deliberate"), 0)
     for file in sorted(report):
         kinds = report[file]
         behaviour = kinds.get("behaviour", []) + kinds.get("collection_behaviour", [])
+        fails_upstream = [n for n in behaviour if n in upstream_failed]
+        behaviour = [n for n in behaviour if n not in upstream_failed]
         deliberate = [n for n in behaviour if any(k in n for k in known)]
         rest = [n for n in behaviour if n not in deliberate]
         unexplained += rest
         counts = {k: len(kinds.get(k, [])) for k in _KINDS}
         counts["internals"] += len(kinds.get("collection_internals", []))
         counts["environment"] += len(kinds.get("collection_environment", []))
+        counts["environment"] += len(fails_upstream)
         counts["behaviour"] = len(rest)
         counts["deliberate"] = len(deliberate)
         counts["run"] = sum(counts[k] for k in ("passed", "wording", "internals", "environment"))
@@ -397,9 +436,10 @@ def summarize(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m shared_testing.upstream_suite REPORT.json [KNOWN.txt]``: print the table.
+    """``python -m shared_testing.upstream_suite REPORT.json [KNOWN.txt [BASELINE.json]]``.
 
-    Exits 1 when a behaviour failure is not listed in the known-differences file.
+    Prints the table. Exits 1 when a behaviour failure is not listed in the
+    known-differences file (and, given a baseline, passes against upstream itself).
     """
     args = sys.argv[1:] if argv is None else argv
     if not args:
@@ -407,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report = json.loads(Path(args[0]).read_text())
     known = load_known(Path(args[1])) if len(args) > 1 else {}
-    table, unexplained = summarize(report, known)
+    baseline = json.loads(Path(args[2]).read_text()) if len(args) > 2 else None
+    table, unexplained = summarize(report, known, baseline)
     print(table)
     if unexplained:
         print(f"\n{len(unexplained)} behaviour failure(s) not listed as deliberate:")
