@@ -630,27 +630,36 @@ def _run_upstream_suite(
     scratch.mkdir(parents=True, exist_ok=True)
     report = scratch / "report.json"
     session.chdir(scratch)
+    baseline = scratch / "baseline.json"
     workers = _drop_worker_args(pytest_args) == pytest_args
+    for extra, out in (["--upstream-native"], baseline), ([], report):
+        # First upstream against itself (what fails there is environment), then ours.
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            "-p",
+            "shared_testing.upstream_suite",
+            f"--upstream={upstream}",
+            *extra,
+            f"--upstream-report={out}",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *(["-n", os.environ.get("NOX_PYTEST_WORKERS", "2")] if workers else []),
+            *pytest_args,
+            *str(files).split(),
+            env=env,
+            success_codes=[0, 1],  # failures are judged by the summary below
+        )
+    known = ROOT / "packages" / package / "tests_compat" / "upstream_known.txt"
     session.run(
         "python",
         "-m",
-        "pytest",
-        "-p",
         "shared_testing.upstream_suite",
-        f"--upstream={upstream}",
-        f"--upstream-report={report}",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        *(["-n", os.environ.get("NOX_PYTEST_WORKERS", "2")] if workers else []),
-        *pytest_args,
-        *str(files).split(),
-        env=env,
-        success_codes=[0, 1],  # failures are judged by the summary below
-    )
-    known = ROOT / "packages" / package / "tests_compat" / "upstream_known.txt"
-    session.run(
-        "python", "-m", "shared_testing.upstream_suite", str(report), str(known)
+        str(report),
+        str(known),
+        str(baseline),
     )
 
 
