@@ -44,3 +44,16 @@ def test_knn_query_errors():
         rlax.knn_query(jnp.zeros((3, 2)), jnp.zeros(2), 1)
     with pytest.raises(ValueError, match=r"knn_query.*`query_points`.*features"):
         rlax.knn_query(jnp.zeros((3, 2)), jnp.zeros((1, 3)), 1)
+
+
+def test_knn_query_empty_inputs():
+    # 1-D empty arrays are rank errors: AssertionError (and ValueError).
+    for err in (AssertionError, ValueError):
+        with pytest.raises(err, match=r"knn_query.*`data`.*rank 2"):
+            rlax.knn_query(np.array([]), np.array([]), num_neighbors=2)
+    # An empty [0, D] memory gives [Q, 0] results.
+    out = rlax.knn_query(np.zeros((0, 2)), np.zeros((1, 2)), 2)
+    assert out.neighbors.shape == (1, 0, 2) and out.neighbor_indices.shape == (1, 0)
+    assert out.neighbor_neg_distances.shape == (1, 0)
+    with pytest.raises(AssertionError, match=r"knn_query.*features"):
+        rlax.knn_query(np.zeros((3, 2)), np.zeros((1, 3)), 2)

@@ -41,3 +41,34 @@ def test_feature_control_rewards_types():
         rlax.feature_control_rewards(f, "potential")
     with pytest.raises(ValueError, match=r"Unknown cumulant_type 'bogus'"):
         rlax.feature_control_rewards(f, "bogus")
+
+
+def test_control_rewards_error_types():
+    obs = np.zeros((3, 4, 4, 1), np.float32)
+    for err in (AssertionError, TypeError):
+        with pytest.raises(err, match=r"pixel_control_rewards.*float"):
+            rlax.pixel_control_rewards(obs.astype(np.int32), 2)
+        with pytest.raises(err, match=r"feature_control_rewards.*float"):
+            rlax.feature_control_rewards(np.zeros((3, 2), np.int32), "increase")
+    with pytest.raises(AssertionError, match=r"pixel_control_rewards.*rank 4"):
+        rlax.pixel_control_rewards(obs[0], 2)
+    with pytest.raises(AssertionError, match=r"feature_control_rewards.*rank 2"):
+        rlax.feature_control_rewards(np.zeros(3, np.float32), "increase")
+    # A cell size that does not divide H, W fails like the reshape it guards (TypeError).
+    with pytest.raises(TypeError, match=r"pixel_control_rewards.*`cell_size`"):
+        rlax.pixel_control_rewards(obs, 3)
+    with pytest.raises(TypeError, match=r"feature_control_rewards.*`discount`"):
+        rlax.feature_control_rewards(np.zeros((3, 2), np.float32), "potential")
+
+
+def test_feature_control_rewards_keeps_numpy_dtype_and_broadcasts_discount():
+    f = np.array([[1.0, 2.0], [3.0, 1.0], [0.0, 5.0]])  # float64 NumPy
+    inc = rlax.feature_control_rewards(f, "increase")
+    assert isinstance(inc, np.ndarray) and inc.dtype == np.float64
+    np.testing.assert_array_equal(inc, [[2.0, -1.0], [-3.0, 4.0]])
+    # A [D] discount broadcasts over time (explicitly, also for JAX inputs).
+    d = np.array([0.5, 1.0])
+    expected = d * f[1:] - f[:-1]
+    np.testing.assert_allclose(rlax.feature_control_rewards(f, "potential", discount=d), expected)
+    out = rlax.feature_control_rewards(jnp.asarray(f, jnp.float32), "potential", jnp.asarray(d))
+    np.testing.assert_allclose(out, expected, rtol=1e-6)

@@ -63,3 +63,32 @@ def test_ema_pmean_across_devices():
     moments, _ = jax.pmap(lambda v: update(v, init(v)), axis_name="d")(x)
     np.testing.assert_allclose(moments.mean, np.full(8, 7.5), rtol=1e-5)
     np.testing.assert_allclose(moments.variance, np.full(8, np.var(np.arange(16.0))), rtol=1e-4)
+
+
+def test_debiased_moments_with_decay_product_one():
+    # No debiasing possible: divide by the smallest normal float32 instead of 0.
+    tiny = np.finfo(np.float32).tiny
+    m = rlax.EmaState(mu=jnp.array(0.0), nu=jnp.array(0.0), decay_product=jnp.array(1.0))
+    moments = m.debiased_moments()
+    assert float(moments.mean) == 0.0 and float(moments.variance) == 0.0
+    m = rlax.EmaState(mu=jnp.array(1.0), nu=jnp.array(2.0), decay_product=jnp.array(1.0))
+    moments = m.debiased_moments()
+    # mu / tiny is huge (inf on XLA:CPU, as upstream gives); never NaN. The variance
+    # nu / tiny - mean^2 is -inf, clipped to 0 (upstream output: mean inf, variance 0).
+    assert float(moments.mean) >= 1.0 / tiny * 0.99
+    assert float(moments.variance) == 0.0
+    # decay=1 never moves the statistics: moments stay 0 instead of 0/0.
+    init, update = rlax.create_ema(decay=1.0)
+    moments, state = update(jnp.ones(2), init(jnp.ones(2)))
+    assert float(moments.mean) == 0.0 and float(moments.variance) == 0.0
+    assert float(state.decay_product) == 1.0
+
+
+def test_ema_init_state_uses_the_dtype_of_the_mean():
+    init, update = rlax.create_ema(decay=0.9)
+    state = init({"a": np.arange(3), "b": jnp.ones(2, jnp.bfloat16)})
+    assert state.mu["a"].dtype == jnp.float32  # mean of an int array is float
+    assert state.mu["b"].dtype == jnp.bfloat16
+    moments, _ = update({"a": np.arange(3), "b": jnp.ones(2, jnp.bfloat16)}, state)
+    np.testing.assert_allclose(moments.mean["a"], 1.0, rtol=1e-6)
+    np.testing.assert_allclose(moments.variance["a"], 2.0 / 3.0, rtol=1e-5)

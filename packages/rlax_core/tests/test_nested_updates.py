@@ -15,8 +15,24 @@ def test_conditional_update_selects_tree():
     np.testing.assert_array_equal(out["w"], np.ones(2))
     out = jax.jit(rlax.conditional_update)(new, old, jnp.asarray(False))
     np.testing.assert_array_equal(out["b"][0], -1.0)
-    with pytest.raises(ValueError, match=r"conditional_update.*`is_time`"):
-        rlax.conditional_update(new, old, jnp.array([True, False]))
+    # A predicate of a leaf's shape selects element-wise (jax.lax.select semantics).
+    out = rlax.conditional_update(jnp.ones(2), jnp.zeros(2), jnp.array([True, False]))
+    np.testing.assert_array_equal(out, [1.0, 0.0])
+    with pytest.raises(TypeError, match=r"conditional_update.*`is_time`"):
+        rlax.conditional_update(new, old, jnp.array([True, False, True]))
+
+
+def test_conditional_update_leaves_must_match_like_lax_select():
+    # Different dtypes or shapes are TypeErrors (no silent promotion/broadcasting).
+    with pytest.raises(TypeError, match=r"conditional_update.*dtype"):
+        rlax.conditional_update(jnp.ones(2), jnp.zeros(2, jnp.int32), True)
+    with pytest.raises(TypeError, match=r"conditional_update.*shape"):
+        rlax.conditional_update(jnp.ones(2), jnp.zeros(3), True)
+
+
+def test_periodic_update_elementwise_steps():
+    out = rlax.periodic_update(jnp.ones(2), jnp.zeros(2), jnp.array([3, 4]), 2)
+    np.testing.assert_array_equal(out, [0.0, 1.0])
 
 
 def test_periodic_update_every_period():

@@ -20,7 +20,8 @@ def _np_art(shift, m2, targets, indices, step, lb, ub):
         d_shift[i] += t - shift[i]
         d_m2[i] += t * t - m2[i]
     shift, m2 = shift + step * d_shift, m2 + step * d_m2
-    return shift, np.clip(np.sqrt(m2 - shift**2), lb, ub), m2
+    # The variance is clipped to [lb^2, ub^2] before the square root (never NaN).
+    return shift, np.sqrt(np.clip(m2 - shift**2, lb**2, ub**2)), m2
 
 
 def test_init_and_art_match_numpy(np_rng):
@@ -84,14 +85,110 @@ def test_normalize_unnormalize_roundtrip_and_linear(np_rng):
 
 def test_pop_art_errors():
     s = rlax.PopArtState(jnp.zeros(3), jnp.ones(3), jnp.ones(3))
-    with pytest.raises(ValueError, match=r"art.*`indices`"):
-        rlax.art(s, jnp.zeros(4), jnp.zeros(3, jnp.int32), 0.1, 0.1, 10.0)
-    with pytest.raises(TypeError, match=r"art.*`indices`.*int"):
-        rlax.art(s, jnp.zeros(4), jnp.zeros(4), 0.1, 0.1, 10.0)
+    # Shape/dtype errors are also AssertionErrors, the type upstream's asserts raise.
+    for err in (ValueError, AssertionError):
+        with pytest.raises(err, match=r"art.*`indices`"):
+            rlax.art(s, jnp.zeros(4), jnp.zeros(3, jnp.int32), 0.1, 0.1, 10.0)
+    for err in (TypeError, AssertionError):
+        with pytest.raises(err, match=r"art.*`indices`.*int"):
+            rlax.art(s, jnp.zeros(4), jnp.zeros(4), 0.1, 0.1, 10.0)
+        with pytest.raises(err, match=r"unnormalize_linear.*`indices`.*int"):
+            rlax.unnormalize_linear(s, jnp.zeros(3), jnp.asarray(1.0))
+    with pytest.raises(KeyError, match=r"pop.*'b'"):
+        rlax.pop({"w": jnp.zeros((2, 3))}, s, s)
     with pytest.raises(ValueError, match=r"pop.*`w`"):
         rlax.pop({"w": jnp.zeros((2, 4)), "b": jnp.zeros(3)}, s, s)
-    with pytest.raises(ValueError, match=r"unnormalize_linear.*`indices`"):
+    with pytest.raises(AssertionError, match=r"unnormalize_linear.*`indices`"):
         rlax.unnormalize_linear(s, jnp.zeros((4, 3)), jnp.zeros(3, jnp.int32))
+
+
+_S = rlax.PopArtState(
+    jnp.array([0.0, 1.0, 2.0]), jnp.array([1.0, 2.0, 3.0]), jnp.array([1.0, 5.0, 13.0])
+)
+
+
+def test_pop_accepts_1d_w():
+    new = _S._replace(scale=jnp.full(3, 2.0))
+    out = rlax.pop({"w": jnp.ones(3), "b": jnp.zeros(3)}, _S, new)
+    np.testing.assert_allclose(out["w"], [0.5, 1.0, 1.5])  # w * old.scale / new.scale
+    np.testing.assert_allclose(out["b"], [0.0, 0.0, 0.0])  # same shift, b = 0
+
+
+def test_pop_spreads_one_output_over_a_wider_head():
+    old = rlax.PopArtState(jnp.zeros(1), jnp.ones(1), jnp.ones(1))
+    new = rlax.PopArtState(jnp.ones(1), jnp.full(1, 2.0), jnp.ones(1))
+    out = rlax.pop({"w": jnp.ones((4, 3)), "b": jnp.zeros(3)}, old, new)
+    np.testing.assert_allclose(out["w"], np.full((4, 3), 0.5))
+    np.testing.assert_allclose(out["b"], np.full(3, (1 * 0 + 0 - 1) / 2))
+
+
+def test_art_accepts_rank2_and_scalar_targets():
+    t = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    idx = np.array([[0, 1], [1, 2]], np.int32)
+    new = rlax.art(_S, t, idx, 0.1, 0.01, 10.0)
+    shift, scale, m2 = _np_art(
+        np.asarray(_S.shift), np.asarray(_S.second_moment), t.ravel(), idx.ravel(), 0.1, 0.01, 10.0
+    )
+    np.testing.assert_allclose(new.shift, shift, rtol=1e-6)
+    np.testing.assert_allclose(new.second_moment, m2, rtol=1e-6)
+    np.testing.assert_allclose(new.scale, scale, rtol=1e-6)
+    one = rlax.art(_S, jnp.asarray(3.0), jnp.asarray(1), 0.5, 0.01, 10.0)
+    shift, scale, m2 = _np_art(
+        np.asarray(_S.shift), np.asarray(_S.second_moment), [3.0], [1], 0.5, 0.01, 10.0
+    )
+    np.testing.assert_allclose(one.shift, shift, rtol=1e-6)
+    np.testing.assert_allclose(one.scale, scale, rtol=1e-6)
+
+
+def test_art_duplicate_indices_clip_variance_before_sqrt():
+    # Three targets on output 1: shift 1 + 0.5 * (0 + 4 + 6) = 6, m2 5 + 0.5 * (-4 + 20 + 44)
+    # = 35, so m2 - shift^2 = -1 < lb^2: the scale is lb (upstream: [1, 0.01, 3]).
+    new = rlax.art(_S, jnp.array([1.0, 5.0, 7.0]), jnp.array([1, 1, 1]), 0.5, 0.01, 10.0)
+    np.testing.assert_allclose(new.shift, [0.0, 6.0, 2.0])
+    np.testing.assert_allclose(new.second_moment, [1.0, 35.0, 13.0])
+    np.testing.assert_allclose(new.scale, [1.0, 0.01, 3.0], rtol=1e-6)
+
+
+def test_popart_update_accepts_scalar_targets_and_none_step():
+    params = {"w": jnp.ones((2, 3)), "b": jnp.zeros(3)}
+    _, update = rlax.popart(3, 0.1, 0.01, 10.0)
+    new_params, new_state = update(params, _S, jnp.asarray(1.0), jnp.asarray(0))
+    shift, scale, _ = _np_art(
+        np.asarray(_S.shift), np.asarray(_S.second_moment), [1.0], [0], 0.1, 0.01, 10.0
+    )
+    np.testing.assert_allclose(new_state.shift, shift, rtol=1e-6)
+    np.testing.assert_allclose(new_state.scale, scale, rtol=1e-6)
+    np.testing.assert_allclose(new_params["w"][:, 0], np.full(2, 1.0 / scale[0]), rtol=1e-6)
+    np.testing.assert_allclose(new_params["b"][0], (0.0 - shift[0]) / scale[0], rtol=1e-6)
+    # step_size=None switches Pop-Art off: the very same params and state come back.
+    _, off = rlax.popart(3, None, 0.01, 10.0)
+    p_out, s_out = off(params, _S, jnp.array([1.0]), jnp.array([0]))
+    assert p_out is params and s_out is _S
+
+
+def test_popart_statistics_are_gradient_stopped():
+    _, update = rlax.popart(3, 0.1, 0.01, 10.0)
+    params = {"w": jnp.ones((2, 3)), "b": jnp.zeros(3)}
+
+    def loss(t):
+        p, s = update(params, _S, t, jnp.array([0, 1]))
+        return jnp.sum(p["w"]) + jnp.sum(p["b"]) + jnp.sum(s.shift) + jnp.sum(s.scale)
+
+    np.testing.assert_array_equal(jax.grad(loss)(jnp.array([1.0, 2.0])), [0.0, 0.0])
+
+
+def test_normalize_unnormalize_broadcast_scalar_index():
+    x = jnp.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(rlax.normalize(_S, x, jnp.asarray(1)), (np.array([1, 2, 3]) - 1) / 2)
+    np.testing.assert_allclose(rlax.unnormalize(_S, x, jnp.asarray(1)), np.array([1, 2, 3]) * 2 + 1)
+    # [1, 3] values with [3] indices broadcast too.
+    out = rlax.normalize(_S, x[None], jnp.array([0, 1, 2]))
+    np.testing.assert_allclose(out, [[1.0, 0.5, 1.0 / 3.0]], rtol=1e-6)
+
+
+def test_normalize_clamps_out_of_range_index():
+    # Index 7 of 3 outputs uses the last one, (5 - 2) / 3 (upstream output: [1.0]).
+    np.testing.assert_allclose(rlax.normalize(_S, jnp.array([5.0]), jnp.array([7])), [1.0])
 
 
 def _sharded_inputs(np_rng):

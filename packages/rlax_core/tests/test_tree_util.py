@@ -23,8 +23,11 @@ def test_tree_select(tree):
     np.testing.assert_array_equal(
         rlax.tree_select(jnp.asarray(True), tree, other)["b"][0], tree["b"][0]
     )
-    with pytest.raises(ValueError, match=r"tree_select.*`pred`"):
+    # A non-scalar predicate must match a leaf's shape (jax.lax.select): TypeError otherwise.
+    with pytest.raises(TypeError):
         rlax.tree_select(jnp.array([True, False]), tree, other)
+    out = rlax.tree_select(jnp.array([True, False]), {"x": jnp.ones(2)}, {"x": jnp.zeros(2)})
+    np.testing.assert_array_equal(out["x"], [1.0, 0.0])
     with pytest.raises(ValueError, match=r"tree_select.*`on_false`"):
         rlax.tree_select(jnp.asarray(True), tree, {"a": tree["a"]})
 
@@ -93,3 +96,30 @@ def test_part2_docstring_examples_run(module):
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
     assert result.attempted > 0, f"{module}: no examples found"
     assert result.failed == 0, f"{module}: {result.failed} docstring example(s) failed"
+
+
+def test_tree_split_leaves_keeps_numpy_leaves_and_empty_containers():
+    parts = rlax.tree_split_leaves({"a": np.arange(6.0).reshape(2, 3), "b": jnp.arange(2)})
+    assert isinstance(parts[0]["a"], np.ndarray) and parts[0]["a"].dtype == np.float64
+    np.testing.assert_array_equal(parts[1]["a"], [3.0, 4.0, 5.0])
+    assert isinstance(parts[1]["b"], jax.Array) and int(parts[1]["b"]) == 1
+    # Every leaf is cut into N (= first leaf's size) equal pieces.
+    parts = rlax.tree_split_leaves(
+        {"a": np.arange(2), "b": np.arange(8.0).reshape(4, 2)}, keepdim=True
+    )
+    np.testing.assert_array_equal(parts[1]["b"], [[4.0, 5.0], [6.0, 7.0]])
+    assert rlax.tree_split_leaves({}) == {} and rlax.tree_split_leaves([]) == []
+    with pytest.raises(IndexError, match=r"tree_split_leaves"):
+        rlax.tree_split_leaves({"a": None})
+    # Works on traced leaves too.
+    out = jax.jit(lambda t: rlax.tree_split_leaves(t, axis=1))({"a": jnp.arange(6.0).reshape(2, 3)})
+    np.testing.assert_array_equal(out[2]["a"], [2.0, 5.0])
+
+
+def test_tree_map_zipped_empty_returns_input_and_tree_fn_maps_prefix():
+    assert rlax.tree_map_zipped(lambda *x: x, ()) == ()
+    # The first tree may be a prefix of the others (jax.tree.map semantics).
+    out = rlax.tree_fn(lambda x, y: (x, y))({"a": 1.0}, {"a": (3.0, 4.0)})
+    assert out == {"a": (1.0, (3.0, 4.0))}
+    with pytest.raises(TypeError, match=r"tree_fn"):
+        rlax.tree_fn(lambda: 1)()

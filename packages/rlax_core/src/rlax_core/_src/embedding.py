@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from rlax_core._src import checks
+from rlax_core._src.tree_util import ShapeTypeError, checks_raise_assertion_errors
 
 
 def embed_oar(
@@ -21,10 +22,12 @@ def embed_oar(
       num_actions: A, number of discrete actions.
 
     Returns:
-      [B, D + A + 1] embedding.
+      [B, D + A + 1] embedding; its dtype is the promotion of ``features``' dtype with the
+      default float dtype (the one-hot actions and squashed rewards use it).
 
     Raises:
-      ValueError: on rank or batch-size mismatches.
+      ShapeAssertionError: (a ``ValueError``/``AssertionError``) on rank mismatches.
+      ShapeTypeError: (a ``ValueError``/``TypeError``) on batch-size mismatches.
 
     References:
       Kapturowski et al. (2019), Recurrent Experience Replay in Distributed RL (R2D2).
@@ -34,9 +37,12 @@ def embed_oar(
       [[0. 0. 1. 0.]]
     """
     fn = "rlax_core.embed_oar"
-    checks.check_rank(fn, features=(features, 2), action=(action, 1), reward=(reward, 1))
-    checks.check_leading_dims(fn, 1, features=features, action=action, reward=reward)
-    features = jnp.asarray(features)
-    action_one_hot = jax.nn.one_hot(action, num_actions, dtype=features.dtype)
-    reward = jnp.tanh(jnp.asarray(reward, dtype=features.dtype))[:, None]
-    return jnp.concatenate([features, action_one_hot, reward], axis=-1)
+    with checks_raise_assertion_errors():
+        checks.check_rank(fn, features=(features, 2), action=(action, 1), reward=(reward, 1))
+    try:
+        checks.check_leading_dims(fn, 1, features=features, action=action, reward=reward)
+    except ValueError as e:
+        raise ShapeTypeError(str(e)) from None
+    action_one_hot = jax.nn.one_hot(action, num_actions)  # [B, A], default float dtype
+    squashed_reward = jnp.reshape(jnp.tanh(reward), (-1, 1))  # [B, 1]
+    return jnp.concatenate([jnp.asarray(features), action_one_hot, squashed_reward], axis=-1)

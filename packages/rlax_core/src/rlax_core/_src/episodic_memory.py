@@ -9,7 +9,12 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from rlax_core._src import checks
-from rlax_core._src.tree_util import MappingMixin, mappable_dataclass
+from rlax_core._src.tree_util import (
+    MappingMixin,
+    ShapeAssertionError,
+    checks_raise_assertion_errors,
+    mappable_dataclass,
+)
 
 
 @mappable_dataclass
@@ -54,18 +59,20 @@ def knn_query(
       neighbor_neg_distances [Q, K])``, nearest first.
 
     Raises:
-      ValueError: on rank or feature-size mismatches.
+      ShapeAssertionError: (a ``ValueError``/``AssertionError``) on rank or feature-size
+        mismatches (e.g. an empty 1-D ``data``).
 
     Examples:
       >>> print(knn_query(jnp.array([[0.0], [2.0], [5.0]]), jnp.array([[1.8]]), 2).neighbor_indices)
       [[1 0]]
     """
     fn = "rlax_core.knn_query"
-    checks.check_rank(fn, data=(data, 2), query_points=(query_points, 2))
+    with checks_raise_assertion_errors():
+        checks.check_rank(fn, data=(data, 2), query_points=(query_points, 2))
     data = jnp.asarray(data)
     query_points = jnp.asarray(query_points)
     if data.shape[1] != query_points.shape[1]:
-        raise ValueError(
+        raise ShapeAssertionError(
             f"{fn}: `query_points` must have {data.shape[1]} features like `data`, "
             f"got shape {query_points.shape} vs data {data.shape}."
         )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from rlax_core._src import checks
+from rlax_core._src.tree_util import ShapeTypeError, checks_raise_assertion_errors
 
 
 def pixel_control_rewards(observations: ArrayLike, cell_size: int) -> jax.Array:
@@ -20,7 +22,10 @@ def pixel_control_rewards(observations: ArrayLike, cell_size: int) -> jax.Array:
       [T, H // cell_size, W // cell_size] rewards (averaged over cell and channels).
 
     Raises:
-      ValueError: if the rank is not 4 or ``cell_size`` does not divide ``H`` and ``W``.
+      ShapeAssertionError: (a ``ValueError``/``AssertionError``) if the rank is not 4.
+      DtypeAssertionError: (a ``TypeError``/``AssertionError``) for non-float observations.
+      ShapeTypeError: (a ``ValueError``/``TypeError``) if ``cell_size`` does not divide
+        ``H`` and ``W``.
 
     References:
       Jaderberg et al. (2016), Reinforcement Learning with Unsupervised Auxiliary Tasks
@@ -31,11 +36,13 @@ def pixel_control_rewards(observations: ArrayLike, cell_size: int) -> jax.Array:
       [[[1.]]]
     """
     fn = "rlax_core.pixel_control_rewards"
-    checks.check_rank(fn, observations=(observations, 4))
+    with checks_raise_assertion_errors():
+        checks.check_rank(fn, observations=(observations, 4))
+        checks.check_type(fn, observations=(observations, "float"))
     observations = jnp.asarray(observations)
     t1, h, w, c = observations.shape
     if h % cell_size or w % cell_size:
-        raise ValueError(
+        raise ShapeTypeError(
             f"{fn}: `cell_size` ({cell_size}) must divide H and W, got observations of "
             f"shape {observations.shape}."
         )
@@ -57,13 +64,18 @@ def feature_control_rewards(
     Args:
       features: [T+1, D] features.
       cumulant_type: one of the names above.
-      discount: [] or [T, D]-broadcastable discount, required for ``"potential"``.
+      discount: discount broadcastable to [T, D] (e.g. [], [D] or [T, D]), required for
+        ``"potential"``.
 
     Returns:
-      [T, D] rewards.
+      [T, D] rewards. ``"absolute_change"`` returns a JAX array; the other types keep the
+      array type of ``features`` (a NumPy input gives a NumPy result of its dtype).
 
     Raises:
-      ValueError: for an unknown ``cumulant_type`` or a missing discount.
+      ShapeAssertionError: (a ``ValueError``/``AssertionError``) if ``features`` is not rank 2.
+      DtypeAssertionError: (a ``TypeError``/``AssertionError``) for non-float features.
+      ShapeTypeError: (a ``ValueError``/``TypeError``) for ``"potential"`` without a discount.
+      ValueError: for an unknown ``cumulant_type``.
 
     References:
       Jaderberg et al. (2016), Reinforcement Learning with Unsupervised Auxiliary Tasks,
@@ -75,8 +87,11 @@ def feature_control_rewards(
        [-1.]]
     """
     fn = "rlax_core.feature_control_rewards"
-    checks.check_rank(fn, features=(features, 2))
-    f = jnp.asarray(features)
+    with checks_raise_assertion_errors():
+        checks.check_rank(fn, features=(features, 2))
+        checks.check_type(fn, features=(features, "float"))
+    # NumPy input stays NumPy (dtype kept) where only slicing and arithmetic are involved.
+    f = features if hasattr(features, "shape") else jnp.asarray(features)
     if cumulant_type == "feature":
         return f[1:]
     if cumulant_type == "absolute_change":
@@ -84,11 +99,16 @@ def feature_control_rewards(
     if cumulant_type == "increase":
         return f[1:] - f[:-1]
     if cumulant_type == "decrease":
-        return -(f[1:] - f[:-1])
+        return f[:-1] - f[1:]
     if cumulant_type == "potential":
         if discount is None:
-            raise ValueError(f"{fn}: cumulant_type 'potential' needs a `discount`, got None.")
-        return discount * f[1:] - f[:-1]
+            raise ShapeTypeError(f"{fn}: cumulant_type 'potential' needs a `discount`, got None.")
+        nxt = f[1:]
+        if np.ndim(discount) not in (0, nxt.ndim):
+            # Explicit broadcast of e.g. a [D] discount (no implicit rank promotion).
+            jax_in = isinstance(discount, jax.Array) or isinstance(nxt, jax.Array)
+            discount = (jnp if jax_in else np).broadcast_to(discount, nxt.shape)
+        return discount * nxt - f[:-1]
     raise ValueError(
         f"{fn}: Unknown cumulant_type {cumulant_type!r}; expected one of 'feature', "
         "'absolute_change', 'increase', 'decrease', 'potential'."

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from rlax_core._src import checks
+from rlax_core._src.tree_util import checks_raise_assertion_errors
 
 _FIRST, _MID, _LAST = 0, 1, 2
 
@@ -24,13 +25,15 @@ def fix_step_type_on_interruptions(step_type: ArrayLike):
       [T, B] fixed step types.
 
     Raises:
-      ValueError: if ``step_type`` is not rank 2.
+      ShapeAssertionError: (a ``ValueError``/``AssertionError``) if ``step_type`` is not
+        rank 2.
 
     Examples:
       >>> print(fix_step_type_on_interruptions(jnp.array([[0], [1], [0], [1]]))[:, 0])
       [0 2 0 1]
     """
-    checks.check_rank("rlax_core.fix_step_type_on_interruptions", step_type=(step_type, 2))
+    with checks_raise_assertion_errors():
+        checks.check_rank("rlax_core.fix_step_type_on_interruptions", step_type=(step_type, 2))
     step_type = jnp.asarray(step_type)
     is_mid = step_type[:-1] == _MID
     next_is_first = step_type[1:] == _FIRST

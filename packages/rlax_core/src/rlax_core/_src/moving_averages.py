@@ -43,11 +43,22 @@ class EmaState(MappingMixin):
     decay_product: float | jax.Array
 
     def debiased_moments(self) -> EmaMoments:
-        """Bias-corrected ``EmaMoments`` (divides by ``1 - decay_product``)."""
-        correction = 1.0 - self.decay_product
-        mean = jax.tree.map(lambda mu: mu / correction, self.mu)
+        """Bias-corrected ``EmaMoments``.
+
+        Divides by ``max(1 - decay_product, tiny)`` (``tiny``: the smallest normal number of
+        ``decay_product``'s float dtype), so nothing is divided by zero when
+        ``decay_product`` is 1 (no update yet, or ``decay=1``): the mean is then ``mu / tiny``
+        (0 for a zero ``mu``) and the variance ``max(nu / tiny - mean^2, 0)``.
+        """
+        decay_product = jnp.asarray(self.decay_product)
+        dtype = decay_product.dtype
+        if not jnp.issubdtype(dtype, jnp.floating):
+            dtype = jnp.float32
+        tiny = jnp.finfo(dtype).tiny
+        inverse = 1.0 / jnp.maximum(1.0 - decay_product, jnp.asarray(tiny, dtype))
+        mean = jax.tree.map(lambda mu: mu * inverse, self.mu)
         variance = jax.tree.map(
-            lambda nu, m: jnp.maximum(nu / correction - jnp.square(m), 0.0), self.nu, mean
+            lambda nu, m: jnp.maximum(nu * inverse - jnp.square(m), 0.0), self.nu, mean
         )
         return EmaMoments(mean=mean, variance=variance)
 
@@ -62,7 +73,7 @@ def create_ema(
     ``pmean_axis_name``), and returns ``(state.debiased_moments(), state)``.
 
     Args:
-      decay: EMA decay in [0, 1).
+      decay: EMA decay in [0, 1] (1 freezes the statistics).
       pmean_axis_name: optional mapped axis name to average the statistics over.
 
     Returns:
@@ -75,12 +86,12 @@ def create_ema(
     Examples:
       >>> init_state, update_moments = create_ema(decay=0.9)
       >>> moments, state = update_moments(jnp.array([1.0, 3.0]), init_state(jnp.zeros(2)))
-      >>> print(moments.mean)
-      1.9999995
+      >>> print(round(float(moments.mean), 4))
+      2.0
     """
 
     def init_state(template_tree: Any) -> EmaState:
-        zeros = jax.tree.map(lambda x: jnp.zeros([], jnp.asarray(x).dtype), template_tree)
+        zeros = jax.tree.map(lambda x: jnp.zeros([], jnp.mean(jnp.asarray(x)).dtype), template_tree)
         return EmaState(mu=zeros, nu=zeros, decay_product=jnp.ones([], jnp.float32))
 
     def _stat(x: Any) -> jax.Array:

@@ -9,39 +9,55 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 
-def conditional_update(new_tensors: Any, old_tensors: Any, is_time: ArrayLike):
+def conditional_update(new_tensors: Any, old_tensors: Any, is_time: ArrayLike) -> Any:
     """Returns ``new_tensors`` where ``is_time`` is true, else ``old_tensors`` (leaf-wise).
+
+    Each pair of leaves is combined with ``jax.lax.select(is_time, new, old)``.
 
     Args:
       new_tensors: pytree of candidate values.
-      old_tensors: pytree with the same structure.
-      is_time: [] boolean (traced values allowed).
+      old_tensors: pytree with the same structure; every leaf has the shape and dtype of
+        the matching ``new_tensors`` leaf.
+      is_time: boolean predicate (traced values allowed): [] to pick whole leaves, or an
+        array of a leaf's shape to pick element-wise.
 
     Returns:
       A pytree with the structure of ``new_tensors``.
 
     Raises:
-      ValueError: if ``is_time`` is not a scalar.
+      ValueError: if the two trees differ in structure.
+      TypeError: if a pair of leaves differ in shape or dtype, or ``is_time`` does not fit
+        a leaf's shape.
 
     Examples:
       >>> print(conditional_update(jnp.ones(2), jnp.zeros(2), True))
       [1. 1.]
     """
-    if jnp.ndim(is_time) != 0:
-        raise ValueError(
-            "rlax_core.conditional_update: `is_time` must have rank 0, "
-            f"got shape {jnp.shape(is_time)}."
-        )
-    return jax.tree.map(lambda new, old: jnp.where(is_time, new, old), new_tensors, old_tensors)
+
+    def select(new: Any, old: Any) -> jax.Array:
+        try:
+            return jax.lax.select(is_time, new, old)
+        except TypeError as e:
+            raise TypeError(
+                f"rlax_core.conditional_update: cannot select between a new leaf of shape "
+                f"{jnp.shape(new)} / dtype {jnp.result_type(new)} and an old leaf of shape "
+                f"{jnp.shape(old)} / dtype {jnp.result_type(old)} with `is_time` of shape "
+                f"{jnp.shape(is_time)} (leaves must match in shape and dtype; `is_time` must "
+                f"be a scalar or of the leaf's shape): {e}"
+            ) from None
+
+    return jax.tree.map(select, new_tensors, old_tensors)
 
 
-def periodic_update(new_tensors: Any, old_tensors: Any, steps: ArrayLike, update_period: int):
+def periodic_update(
+    new_tensors: Any, old_tensors: Any, steps: ArrayLike, update_period: int
+) -> Any:
     """Returns ``new_tensors`` every ``update_period`` steps (``steps % period == 0``).
 
     Args:
       new_tensors: pytree of candidate values (e.g. online network params).
       old_tensors: pytree with the same structure (e.g. target network params).
-      steps: [] integer step counter.
+      steps: integer step counter: [] (or an array of a leaf's shape, element-wise).
       update_period: period in steps.
 
     Returns:
@@ -54,4 +70,4 @@ def periodic_update(new_tensors: Any, old_tensors: Any, steps: ArrayLike, update
       >>> print(periodic_update(jnp.ones(1), jnp.zeros(1), jnp.array(6), 3))
       [1.]
     """
-    return conditional_update(new_tensors, old_tensors, jnp.mod(steps, update_period) == 0)
+    return conditional_update(new_tensors, old_tensors, steps % update_period == 0)

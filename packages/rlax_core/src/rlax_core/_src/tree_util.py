@@ -8,6 +8,7 @@ such as ``EmaState`` behave like upstream's container types without chex.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -19,6 +20,45 @@ import numpy as np
 from jax.typing import ArrayLike
 
 _T = TypeVar("_T")
+
+
+class ShapeAssertionError(ValueError, AssertionError):
+    """Bad argument shape or rank where the reference implementation asserts.
+
+    Subclasses both ``ValueError`` (this library's convention for shape errors) and
+    ``AssertionError`` (what callers of the reference library catch).
+    """
+
+
+class DtypeAssertionError(TypeError, AssertionError):
+    """Bad argument dtype where the reference implementation asserts."""
+
+
+class ShapeIndexError(ValueError, IndexError):
+    """Bad argument shape where the reference implementation fails while indexing."""
+
+
+class ShapeTypeError(ValueError, TypeError):
+    """Bad argument where the reference implementation fails with a ``TypeError``."""
+
+
+@contextlib.contextmanager
+def checks_raise_assertion_errors() -> Iterator[None]:
+    """Re-raises ``ValueError``/``TypeError`` from ``checks`` as assertion-compatible errors.
+
+    Wrap calls of ``rlax_core._src.checks`` with it in functions whose reference
+    implementation validates its inputs with assertions: the message is kept, the error
+    becomes a ``ShapeAssertionError`` (from ``ValueError``) or ``DtypeAssertionError``
+    (from ``TypeError``).
+    """
+    try:
+        yield
+    except AssertionError:
+        raise
+    except TypeError as e:
+        raise DtypeAssertionError(str(e)) from None
+    except ValueError as e:
+        raise ShapeAssertionError(str(e)) from None
 
 
 class MappingMixin:
@@ -94,27 +134,26 @@ def mappable_dataclass(cls: type[_T] | None = None, *, frozen: bool = False) -> 
 
 
 def tree_select(pred: ArrayLike, on_true: Any, on_false: Any) -> Any:
-    """Selects ``on_true`` or ``on_false`` leaf-wise with a scalar predicate.
+    """Selects ``on_true`` or ``on_false`` leaf-wise with ``jax.lax.select``.
 
     Args:
-      pred: [] boolean predicate.
+      pred: boolean predicate: [] (selects whole trees) or, per leaf, an array of the
+        leaf's shape (selects element-wise).
       on_true: pytree returned (leaf-wise) where ``pred`` is true.
-      on_false: pytree with the same structure as ``on_true``.
+      on_false: pytree with the same structure, shapes and dtypes as ``on_true``.
 
     Returns:
       A pytree with the structure of ``on_true``.
 
     Raises:
-      ValueError: if ``pred`` is not a scalar or the trees differ in structure.
+      ValueError: if the trees differ in structure.
+      TypeError: if a pair of leaves differ in shape or dtype, or ``pred`` does not fit
+        (raised by ``jax.lax.select``).
 
     Examples:
       >>> print(tree_select(jnp.array(True), {'a': 1.0}, {'a': 2.0}))
       {'a': Array(1., dtype=float32, weak_type=True)}
     """
-    if np.ndim(pred) != 0:
-        raise ValueError(
-            f"rlax_core.tree_select: `pred` must have rank 0, got shape {np.shape(pred)}."
-        )
     _check_same_structure("rlax_core.tree_select", on_true=on_true, on_false=on_false)
     return jax.tree.map(lambda t, f: jax.lax.select(pred, t, f), on_true, on_false)
 
@@ -140,7 +179,7 @@ def tree_map_zipped(fn: Callable[..., Any], nests: Sequence[Any]) -> Any:
       nests: sequence of pytrees sharing one structure.
 
     Returns:
-      A pytree of ``fn`` outputs; an empty list when ``nests`` is empty.
+      A pytree of ``fn`` outputs; ``nests`` itself when it is empty.
 
     Raises:
       ValueError: if the trees differ in structure.
@@ -149,13 +188,15 @@ def tree_map_zipped(fn: Callable[..., Any], nests: Sequence[Any]) -> Any:
       >>> print(tree_map_zipped(lambda x, y: x + y, [{'a': 1.0}, {'a': 2.0}]))
       {'a': 3.0}
     """
-    nests = list(nests)
     if not nests:
-        return []
+        return nests
+    nests = list(nests)
     _check_same_structure(
         "rlax_core.tree_map_zipped", **{f"nests[{i}]": n for i, n in enumerate(nests)}
     )
-    return jax.tree.map(fn, nests[0], *nests[1:])
+    treedef = jax.tree.structure(nests[0])
+    leaves = [jax.tree.leaves(n) for n in nests]
+    return jax.tree.unflatten(treedef, [fn(*group) for group in zip(*leaves, strict=True)])
 
 
 def tree_split_key(rng_key: ArrayLike, tree_like: Any) -> tuple[jax.Array, Any]:
@@ -178,38 +219,53 @@ def tree_split_key(rng_key: ArrayLike, tree_like: Any) -> tuple[jax.Array, Any]:
     return keys[0], jax.tree.unflatten(treedef, list(keys[1:]))
 
 
-def tree_split_leaves(tree_like: Any, axis: int = 0, keepdim: bool = False) -> tuple[Any, ...]:
+def tree_split_leaves(tree_like: Any, axis: int = 0, keepdim: bool = False) -> Any:
     """Splits every leaf along ``axis``: returns a tuple of trees, one per index.
 
+    Leaves are split with ``np.split``/``np.squeeze``, which dispatch to the leaf's own
+    array type: NumPy leaves stay NumPy arrays (dtype kept, no device copy), JAX leaves
+    stay JAX arrays. The number of pieces ``N`` is the size of ``axis`` in the first leaf;
+    every leaf is cut into ``N`` equal pieces.
+
     Args:
-      tree_like: pytree of arrays sharing the size ``N`` of ``axis``.
+      tree_like: a non-empty pytree of arrays (an empty container is returned as is).
       axis: axis to split along.
-      keepdim: keep the split axis with size 1 in each output.
+      keepdim: keep the split axis in each output (size ``size / N``).
 
     Returns:
-      A tuple of ``N`` pytrees.
+      A tuple of ``N`` pytrees, or ``tree_like`` itself when it is an empty container.
 
     Raises:
-      ValueError: if leaves disagree on the size of ``axis``.
+      ShapeIndexError: (a ``ValueError`` and ``IndexError``) if ``tree_like`` is a
+        non-empty container without array leaves.
+      ValueError: if a leaf cannot be cut into ``N`` equal pieces along ``axis``.
 
     Examples:
       >>> print(len(tree_split_leaves({'a': jnp.zeros((3, 2))})))
       3
     """
+    if hasattr(tree_like, "__len__") and len(tree_like) == 0:
+        return tree_like
     leaves, treedef = jax.tree.flatten(tree_like)
     if not leaves:
-        return ()
-    sizes = {np.shape(x)[axis] for x in leaves}
-    if len(sizes) != 1:
-        raise ValueError(
-            f"rlax_core.tree_split_leaves: all leaves must have the same size along axis {axis}, "
-            f"got sizes {sorted(sizes)}."
+        raise ShapeIndexError(
+            "rlax_core.tree_split_leaves: `tree_like` must have at least one array leaf, "
+            f"got {treedef}."
         )
-    n = sizes.pop()
-    split = [jnp.split(jnp.asarray(x), n, axis=axis) for x in leaves]
-    if not keepdim:
-        split = [[jnp.squeeze(p, axis=axis) for p in s] for s in split]
-    return tuple(jax.tree.unflatten(treedef, [s[i] for s in split]) for i in range(n))
+    n = np.shape(leaves[0])[axis]
+    try:
+        pieces = [np.split(x, n, axis=axis) for x in leaves]
+    except ValueError as e:
+        raise ValueError(
+            f"rlax_core.tree_split_leaves: every leaf must split into {n} equal pieces along "
+            f"axis {axis} (the size of the first leaf), got leaf shapes "
+            f"{[np.shape(x) for x in leaves]}: {e}"
+        ) from None
+
+    def piece(parts: list[Any], i: int) -> Any:
+        return parts[i] if keepdim else np.squeeze(parts[i], axis)
+
+    return tuple(jax.tree.unflatten(treedef, [piece(p, i) for p in pieces]) for i in range(n))
 
 
 def _replace_masked(data: ArrayLike, replacement: Any, mask: ArrayLike) -> jax.Array:
@@ -247,23 +303,30 @@ def tree_replace_masked(tree_data: Any, tree_replacement: Any, mask: ArrayLike) 
 
 
 def tree_fn(fn: Callable[..., Any], **unmapped_kwargs: Any) -> Callable[..., Any]:
-    """Wraps ``fn`` so that positional arguments are mapped leaf-wise over trees.
+    """Wraps ``fn`` so that its positional arguments are mapped leaf-wise over trees.
 
     Args:
       fn: function of leaves.
       **unmapped_kwargs: keyword arguments passed unchanged to every call.
 
     Returns:
-      ``wrapped(*trees, **kwargs)`` applying ``fn`` to corresponding leaves.
+      ``wrapped(tree, *more_trees)`` equal to
+      ``jax.tree.map(functools.partial(fn, **unmapped_kwargs), tree, *more_trees)``: the
+      first tree's structure must be a prefix of the others'.
+
+    Raises:
+      TypeError: (from ``wrapped``) when called without any tree.
 
     Examples:
       >>> print(tree_fn(jnp.sum, axis=0)({'a': jnp.ones((2, 3))})['a'])
       [2. 2. 2.]
     """
-    fn = functools.partial(fn, **unmapped_kwargs)
+    bound = functools.partial(fn, **unmapped_kwargs)
 
-    def wrapped(*args: Any) -> Any:
-        return tree_map_zipped(fn, args)
+    def wrapped(*trees: Any) -> Any:
+        if not trees:
+            raise TypeError("rlax_core.tree_fn: the wrapped function needs at least one tree.")
+        return jax.tree.map(bound, *trees)
 
     return wrapped
 
