@@ -8,6 +8,7 @@ module's ``init``/``apply`` methods); :func:`make_module_class` builds the Flax
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,7 +18,36 @@ from haiku_core._src import base
 from haiku_core._src import lift as hk_lift
 from haiku_core._src import transform as hk_transform
 
-__all__ = ["flatten_flax_to_haiku", "lift", "make_module_class"]
+__all__ = [
+    "FlaxNotInstalledError",
+    "flatten_flax_to_haiku",
+    "flax_available",
+    "lift",
+    "make_module_class",
+]
+
+
+class FlaxNotInstalledError(AttributeError):
+    """A Flax-only feature was used but ``flax`` cannot be imported.
+
+    An ``AttributeError``, so ``hasattr(hk.experimental.flax, "Module")`` is False and
+    ``from haiku_core.experimental.flax import Module`` raises ``ImportError``.
+    """
+
+
+def flax_available() -> bool:
+    """True when ``flax.linen`` can be imported (checked without importing it first).
+
+    Returns:
+      Whether the Flax adapter class can be built.
+    """
+    if _MODULE_CLASS:
+        return True
+    try:
+        return importlib.util.find_spec("flax") is not None
+    except (ImportError, ValueError):
+        return False
+
 
 Params = Mapping[str, Mapping[str, jax.Array]]
 
@@ -51,9 +81,10 @@ def flatten_flax_to_haiku(collection: Mapping[str, Any]) -> Params:
     return out
 
 
-def _unflatten(params: Params) -> dict:
+def _nest(bundles: Mapping[str, Mapping[str, Any]]) -> dict:
+    """Inverse of :func:`flatten_flax_to_haiku`: ``{"a/b": {"w": v}}`` -> ``{"a": {"b": {"w": v}}}``."""
     out: dict = {}
-    for path, bundle in params.items():
+    for path, bundle in bundles.items():
         node = out
         if path != base.ROOT_SCOPE:
             for part in path.split("/"):
@@ -62,40 +93,97 @@ def _unflatten(params: Params) -> dict:
     return out
 
 
-def lift(mod: Any, *, name: str) -> Callable[..., Any]:
-    """Runs a Flax module inside a Haiku transform; its params become Haiku params.
+def _collections_to_state(variables: Mapping[str, Any]) -> dict:
+    """Flax collections (other than params) -> Haiku state keyed ``"<collection>/<path>"``."""
+    state: dict = {}
+    for collection, tree in variables.items():
+        for path, bundle in flatten_flax_to_haiku(tree).items():
+            state.setdefault(f"{collection}/{path}", {}).update(bundle)
+    return state
 
-    Under ``init`` the module's ``init`` is called with ``hk.next_rng_key()`` and its
-    ``params`` collection is stored (flattened) under ``<scope>/<name>/...``; every
-    call returns ``mod.apply({"params": ...}, *args, **kwargs)``.
+
+def _state_to_collections(state: Mapping[str, Mapping[str, Any]]) -> dict:
+    """Inverse of :func:`_collections_to_state`."""
+    grouped: dict = {}
+    for key, bundle in state.items():
+        collection, _, path = key.partition("/")
+        grouped.setdefault(collection, {})[path or base.ROOT_SCOPE] = bundle
+    return {collection: _nest(bundles) for collection, bundles in grouped.items()}
+
+
+def _invalid_rngs(name: str, rngs: Any) -> Exception:
+    message = (
+        f"hk.experimental.flax.lift({name!r}): `rngs` must be a dict mapping collection "
+        f"names to PRNG keys, got {type(rngs).__name__}."
+    )
+    try:
+        errors = importlib.import_module("flax.errors")
+        return errors.InvalidRngError(message)
+    except (ImportError, AttributeError):  # pragma: no cover - flax absent
+        return TypeError(message)
+
+
+def lift(mod: Any, *, name: str) -> Callable[..., Any]:
+    """Runs a Flax module inside a Haiku transform; its variables become Haiku params/state.
+
+    Must be called inside a transformed function (the lifting scope ``name`` is
+    fixed then, like a module name). Under ``init`` the module's ``init`` is called
+    with ``hk.maybe_next_rng_key()`` (or with ``rngs=`` when given, a
+    ``"params"`` key being added from Haiku when missing); the ``params``
+    collection is stored under ``<scope>/<name>/<flax path>`` in the params and
+    every other collection ``c`` under ``<scope>/<name>/c/<flax path>`` in the
+    state. Every call returns ``mod.apply(variables, *args, **kwargs)`` with the
+    non-params collections mutable; their new values become the new Haiku state.
 
     Args:
-      mod: a Flax module (anything with ``init(rng, ...)`` and ``apply(vars, ...)``).
+      mod: a Flax module (anything with ``init(rng, ...)`` and
+        ``apply(variables, ..., mutable=...)``).
       name: name of the lifting scope.
 
     Returns:
-      A function with the module's call arguments.
+      A function with the module's call arguments returning its output.
 
     Raises:
-      ValueError: if the module creates variable collections other than ``params``.
+      ValueError: outside a transform.
+      flax.errors.InvalidRngError: if ``rngs`` is given but is not a mapping.
     """
+    what = "hk.experimental.flax.lift"
 
-    def lifted(*args, **kwargs):
-        frame = base.frame_or_raise("hk.experimental.flax.lift")
-        prefix = hk_lift._lift_prefix(frame, name)
+    def inner_init(rng, *args, **kwargs):
+        variables = dict(mod.init(rng, *args, **kwargs))
+        params = flatten_flax_to_haiku(variables.pop("params", {}))
+        return params, _collections_to_state(variables)
+
+    lifted, prefix = hk_lift._make_lifted(inner_init, True, name, what, True)
+
+    def wrapped(*args, **kwargs):
+        frame = base.frame_or_raise(what)
         if frame.is_init:
-            variables = mod.init(base.next_rng_key(), *args, **kwargs)
-            extra = sorted(k for k in variables if k != "params")
-            if extra:
-                raise ValueError(
-                    f"hk.experimental.flax.lift({name!r}): the Flax module created variable "
-                    f"collections {extra}; only 'params' can be lifted."
-                )
-            hk_lift._store(frame.params, prefix, flatten_flax_to_haiku(variables["params"]))
-        params = hk_lift._select(frame.params, prefix)
-        return mod.apply({"params": _unflatten(params)}, *args, **kwargs)
+            init_kwargs = dict(kwargs)
+            if "rngs" not in init_kwargs:
+                rng: Any = base.maybe_next_rng_key()
+            else:
+                rngs = init_kwargs.pop("rngs")
+                if not isinstance(rngs, Mapping):
+                    raise _invalid_rngs(name, rngs)
+                rng = dict(rngs)
+                if "params" not in rng:
+                    key = base.maybe_next_rng_key()
+                    if key is not None:
+                        rng["params"] = key
+            params, state = lifted(rng, *args, **init_kwargs)
+        else:
+            params, state = lifted()
+        variables = _state_to_collections(state)
+        mutable = set(variables)
+        variables["params"] = _nest(params)
+        out, new_variables = mod.apply(variables, *args, **kwargs, mutable=mutable)
+        if not frame.is_init:
+            new_state = _collections_to_state(new_variables)
+            hk_lift._write_state(frame, prefix, new_state, what)
+        return out
 
-    return lifted
+    return wrapped
 
 
 _MODULE_CLASS: list = []
@@ -108,7 +196,7 @@ def make_module_class() -> type:
       The ``hk.experimental.flax.Module`` class.
 
     Raises:
-      ImportError: if ``flax`` is not installed.
+      FlaxNotInstalledError: if ``flax`` cannot be imported (an ``AttributeError``).
     """
     if _MODULE_CLASS:
         return _MODULE_CLASS[0]
@@ -116,49 +204,74 @@ def make_module_class() -> type:
         # Optional interop: flax is never a dependency of haiku-core; it is loaded only when a
         # user who has it asks for this adapter class.
         nn: Any = importlib.import_module("flax.linen")
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("hk.experimental.flax.Module needs flax: `pip install flax`.") from e
+    except ImportError as e:
+        raise FlaxNotInstalledError(
+            "hk.experimental.flax.Module needs flax, which is not installed (`pip install flax`)."
+        ) from e
+
+    def put_nested(scope: Any, collection: str, bundles: Mapping[str, Mapping[str, Any]]) -> None:
+        # One Flax sub-scope per component of the Haiku module path ("~" included).
+        for path, bundle in bundles.items():
+            sub = scope
+            for part in path.split("/"):
+                sub = sub.push(part, reuse=True)
+            for key, value in bundle.items():
+                sub.put_variable(collection, key, value)
 
     class Module(nn.Module):
-        """Flax module that runs a Haiku Transformed/TransformedWithState.
+        """Flax module that runs a Haiku ``Transformed``/``TransformedWithState``.
 
-        Haiku params are stored in the Flax ``params`` collection and Haiku state in
-        the ``state`` collection, one variable per Haiku module path.
+        Haiku params live in the Flax ``params`` collection and Haiku state in the
+        ``state`` collection, nested by module path (``"a/b"`` -> ``{"a": {"b": ...}}``).
+        ``init`` stores the Haiku init's params and *initial* state; a call with the
+        ``state`` collection mutable stores the state entries that changed. A Flax rng
+        named ``"apply"`` (when given) is passed to the Haiku apply.
         """
 
         transformed: Any
 
-        @classmethod
-        def create(cls, hk_cls: type, *init_args: Any, **init_kwargs: Any) -> Module:
-            """Builds the wrapper for ``hk_cls(*init_args, **init_kwargs)(...)``."""
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            if isinstance(self.transformed, hk_transform.Transformed):
+                self.transformed = hk_transform.with_empty_state(self.transformed)
 
-            def f(*args, **kwargs):
+        @classmethod
+        def create(cls, hk_cls: type, *init_args: Any, **init_kwargs: Any) -> Any:
+            """Builds the wrapper running ``hk_cls(*init_args, **init_kwargs)(...)``.
+
+            Args:
+              hk_cls: a Haiku module class (e.g. ``hk.Linear``).
+              *init_args: positional constructor arguments.
+              **init_kwargs: keyword constructor arguments.
+
+            Returns:
+              A Flax module instance.
+            """
+
+            def call(*args: Any, **kwargs: Any) -> Any:
                 return hk_cls(*init_args, **init_kwargs)(*args, **kwargs)
 
-            return cls(hk_transform.transform_with_state(f))
+            return cls(hk_transform.transform_with_state(call))
 
         @nn.compact
-        def __call__(self, *args, **kwargs):
-            t = self.transformed
-            if isinstance(t, hk_transform.Transformed):
-                t = hk_transform.with_empty_state(t)
-            rng = self.make_rng("params") if self.is_initializing() else None
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
             if self.is_initializing():
-                p0, s0 = t.init(rng, *args, **kwargs)
+                params, state = self.transformed.init(self.make_rng("params"), *args, **kwargs)
+                put_nested(self.scope, "params", params)
+                put_nested(self.scope, "state", state)
             else:
-                p0, s0 = {}, {}
-            params = {k: self.param(k, lambda _, v=v: v) for k, v in p0.items()}
+                params = flatten_flax_to_haiku(self.variables.get("params", {}))
+                state = flatten_flax_to_haiku(self.variables.get("state", {}))
+            rng = self.make_rng("apply") if self.has_rng("apply") else None
+            out, new_state = self.transformed.apply(params, state, rng, *args, **kwargs)
             if not self.is_initializing():
-                params = dict(self.variables.get("params", {}))
-            state_vars = {k: self.variable("state", k, lambda v=v: v) for k, v in s0.items()}
-            if not self.is_initializing():
-                state_vars = {k: self.variable("state", k) for k in self.variables.get("state", {})}
-            state = {k: v.value for k, v in state_vars.items()}
-            apply_rng = self.make_rng("dropout") if self.has_rng("dropout") else None
-            out, new_state = t.apply(params, state, apply_rng, *args, **kwargs)
-            if self.is_mutable_collection("state"):
-                for k, v in new_state.items():
-                    state_vars[k].value = v
+                changed: dict = {}
+                for path, bundle in new_state.items():
+                    old = state.get(path, {})
+                    for key, value in bundle.items():
+                        if key in old and old[key] is not value:
+                            changed.setdefault(path, {})[key] = value
+                put_nested(self.scope, "state", changed)
             return out
 
     _MODULE_CLASS.append(Module)

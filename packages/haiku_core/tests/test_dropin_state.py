@@ -1,0 +1,219 @@
+"""Drop-in behaviour of the state/transform family that dm-haiku 0.0.17 defines.
+
+Each expectation below was checked by hand against dm-haiku 0.0.17 (the error
+type, the param names, the values); the values are written as literals or computed
+independently with NumPy.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import haiku_core as hk
+from haiku_core._src.errors import NonEmptyStateError
+
+X = np.ones((2, 3), np.float32)
+_inner = hk.transform(lambda x: hk.Linear(2)(x))
+
+
+class Bias(hk.Module):
+    def __call__(self, x):
+        return x + hk.get_parameter("b", [], init=jnp.ones)
+
+
+# ----------------------------------------------------------------------------- lift
+
+
+@pytest.mark.parametrize(
+    "fn, init",
+    [
+        (hk.lift, lambda: None),
+        (hk.lift_with_state, lambda: (None, None)),
+        (hk.transparent_lift, lambda: None),
+        (hk.transparent_lift_with_state, lambda: (None, None)),
+    ],
+)
+def test_lift_outside_transform_raises_at_creation(fn, init):
+    # dm-haiku: ValueError as soon as the lift is created outside a transform.
+    with pytest.raises(ValueError, match=r"hk.*lift"):
+        fn(init)
+
+
+def test_lift_name_fixed_at_creation_and_second_call_raises():
+    def twice(x):
+        lifted = hk.lift(_inner.init)
+        lifted(hk.next_rng_key(), x)
+        lifted(hk.next_rng_key(), x)
+
+    with pytest.raises(ValueError, match=r"'lifted/linear'.*already exists"):
+        hk.transform(twice).init(jax.random.PRNGKey(0), X)
+
+    def created_then_called_out_of_order(x):
+        a = hk.lift(_inner.init)
+        b = hk.lift(_inner.init)
+        b(hk.next_rng_key(), x)
+        a(hk.next_rng_key(), x)
+
+    # dm-haiku names: ['lifted_1/linear', 'lifted/linear'].
+    params = hk.transform(created_then_called_out_of_order).init(jax.random.PRNGKey(0), X)
+    assert list(params) == ["lifted_1/linear", "lifted/linear"]
+
+
+def test_lift_empty_init_may_be_called_twice():
+    empty = hk.transform(lambda: None)
+
+    def f():
+        lifted = hk.lift(empty.init)
+        lifted(None)
+        lifted(None)
+        hk.lift(empty.init)(None)
+
+    assert hk.transform(f).init(None) == {}
+
+
+def test_lift_name_collides_with_module_name():
+    def f(x):
+        hk.Linear(2, name="lifted")(x)
+        return hk.lift(_inner.init)(hk.next_rng_key(), x)
+
+    # dm-haiku: ['lifted', 'lifted_1/linear'].
+    assert list(hk.transform(f).init(jax.random.PRNGKey(0), X)) == ["lifted", "lifted_1/linear"]
+
+
+def test_lift_of_stateful_init_raises_non_empty_state_error():
+    stateful = hk.transform_with_state(lambda: hk.get_state("w", [], init=jnp.zeros))
+
+    def f():
+        hk.lift(stateful.init)(None)
+
+    with pytest.raises(NonEmptyStateError, match="lift_with_state"):
+        hk.transform(f).init(None)
+
+
+def test_transparent_lift_existing_params_raise():
+    class M(hk.Module):
+        def __call__(self, x):
+            return x + hk.get_parameter("b", [3], init=jnp.zeros)
+
+    inner = hk.transform(lambda x: M()(x))
+
+    def f(x):
+        x = M()(x)
+        return inner.apply(hk.transparent_lift(inner.init)(None, x), None, x)
+
+    with pytest.raises(ValueError, match=r"'m'.*already exists"):
+        hk.transform(f).init(None, jnp.ones([3]))
+
+    def g(x):
+        x = M()(x)
+        return inner.apply(hk.transparent_lift(inner.init, allow_reuse=True)(None, x), None, x)
+
+    assert list(hk.transform(g).init(None, jnp.ones([3]))) == ["m"]
+
+
+def _transparent(fn):
+    inner = hk.transform(fn)
+
+    def wrapped(x):
+        params = hk.transparent_lift(inner.init)(None, x)
+        return inner.apply(params, None, x)
+
+    return wrapped
+
+
+def test_transparent_lift_closed_over_module_raises():
+    def f(x):
+        outer_defined = Bias(name="inner")
+
+        def inner_fn(x):
+            return Bias(name="inner")(outer_defined(x))
+
+        return _transparent(inner_fn)(x)
+
+    with pytest.raises(ValueError, match=r"'inner'.*created outside"):
+        hk.transform(f).init(None, X)
+
+    class Outer(hk.Module):
+        def __call__(self, x):
+            outer_defined = Bias(name="inner")
+            return _transparent(lambda y: Bias(name="inner")(outer_defined(y)))(x)
+
+    with pytest.raises(ValueError, match=r"'outer/inner'.*created outside"):
+        hk.transform(lambda x: Outer()(x)).init(None, X)
+
+
+def test_transparent_lift_modules_created_inside_are_fine():
+    def f(x):
+        Bias()(x)
+        return _transparent(lambda y: Bias(name="other")(y))(x)
+
+    params = hk.transform(f).init(None, X)
+    assert sorted(params) == ["bias", "other"]
+
+
+def test_unused_lift_with_state_updater_raises_when_transform_returns():
+    inner = hk.transform_with_state(lambda: None)
+
+    def f():
+        hk.lift_with_state(inner.init)
+
+    with pytest.raises(ValueError, match="neither updated nor ignored"):
+        hk.transform_with_state(f).init(None)
+
+
+@pytest.mark.parametrize("first", ["update", "ignore"])
+@pytest.mark.parametrize("second", ["update", "ignore"])
+def test_lift_with_state_updater_used_twice_raises(first, second):
+    inner = hk.transform_with_state(lambda: None)
+
+    def use(updater, how):
+        if how == "update":
+            updater.update({})
+        else:
+            updater.ignore_update()
+
+    def f():
+        _, updater = hk.lift_with_state(inner.init)
+        use(updater, first)
+        use(updater, second)
+
+    with pytest.raises(ValueError, match="already used"):
+        hk.transform_with_state(f).init(None)
+
+
+@pytest.mark.parametrize("how", ["update", "ignore"])
+def test_lift_with_state_updater_used_in_another_transform_raises(how):
+    inner = hk.transform_with_state(lambda: None)
+
+    def f():
+        _, updater = hk.lift_with_state(inner.init)
+        act = (lambda: updater.update({})) if how == "update" else updater.ignore_update
+        hk.transform_with_state(act).init(None)
+
+    with pytest.raises(ValueError, match="same call to init/apply"):
+        hk.transform_with_state(f).init(None)
+
+
+def test_lift_with_state_round_trip_values():
+    @hk.transform_with_state
+    def counter():
+        w = hk.get_state("w", [], init=jnp.zeros) + 1
+        hk.set_state("w", w)
+        return w
+
+    def outer():
+        lifted, updater = hk.lift_with_state(counter.init)
+        params, state = lifted(None)
+        out, state = counter.apply(params, state, None)
+        updater.update(state)
+        return out
+
+    t = hk.transform_with_state(outer)
+    params, state = t.init(None)
+    assert params == {} and float(state["lifted/~"]["w"]) == 0.0
+    for expected in (1.0, 2.0, 3.0):
+        out, state = t.apply(params, state, None)
+        assert float(out) == expected and float(state["lifted/~"]["w"]) == expected
