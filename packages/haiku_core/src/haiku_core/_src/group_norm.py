@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
 
 import jax
 import jax.numpy as jnp
 
 from haiku_core._src import base
 from haiku_core._src import module as hk_module
-from haiku_core._src.batch_norm import channel_index
-from haiku_core._src.layer_norm import to_axes
+from haiku_core._src.batch_norm import (
+    NormAxisError,
+    channel_index,
+    init_without_param_error,
+    to_rank,
+    value_with_param_error,
+)
+from haiku_core._src.layer_norm import AxisSpec, canonical_axis_spec, resolve_axes
 from haiku_core._src.typing import Initializer
 
-__all__ = ["GroupNorm"]
+__all__ = ["GroupNorm", "InvalidGroupsError"]
+
+
+class InvalidGroupsError(ValueError, TypeError, ZeroDivisionError):
+    """``GroupNorm`` was asked for a number of groups that is not a positive integer.
+
+    Subclasses :class:`ValueError`, :class:`TypeError` and :class:`ZeroDivisionError`
+    so that handlers written for any of the errors such a count can otherwise
+    trigger (a bad reshape, a modulo by zero) still catch it.
+    """
 
 
 class GroupNorm(hk_module.Module):
@@ -36,7 +51,7 @@ class GroupNorm(hk_module.Module):
     def __init__(
         self,
         groups: int,
-        axis: int | slice | Sequence[int] = slice(1, None, None),
+        axis: AxisSpec = slice(1, None, None),
         create_scale: bool = True,
         create_offset: bool = True,
         eps: float = 1e-5,
@@ -61,19 +76,17 @@ class GroupNorm(hk_module.Module):
           name: module name; defaults to ``group_norm``.
 
         Raises:
-          ValueError: if ``groups`` is not positive or an initializer is given for a
-            parameter that is not created.
+          ValueError: if an initializer is given for a parameter that is not created,
+            or ``axis`` is not an int, slice or iterable of ints.
         """
         super().__init__(name=name)
         owner = f"haiku_core.GroupNorm ({self.module_name})"
-        if not isinstance(groups, int) or groups < 1:
-            raise ValueError(f"{owner}: `groups` must be a positive int, got {groups!r}.")
-        if not create_scale and scale_init is not None:
-            raise ValueError(f"{owner}: cannot set `scale_init` if `create_scale=False`.")
-        if not create_offset and offset_init is not None:
-            raise ValueError(f"{owner}: cannot set `offset_init` if `create_offset=False`.")
+        if scale_init is not None and not create_scale:
+            raise init_without_param_error(owner, "scale_init", "create_scale")
+        if offset_init is not None and not create_offset:
+            raise init_without_param_error(owner, "offset_init", "create_offset")
         self.groups = groups
-        self.axis = axis if isinstance(axis, (int, slice)) else tuple(axis)
+        self.axis = canonical_axis_spec(axis, owner)
         self.create_scale = create_scale
         self.create_offset = create_offset
         self.eps = eps
@@ -92,8 +105,8 @@ class GroupNorm(hk_module.Module):
         """Normalises ``x``.
 
         Args:
-          x: ``[B, ..., C]`` (channels last) or ``[B, C, ...]``, rank >= 2; C must be
-            divisible by ``groups``.
+          x: ``[B, ..., C]`` (channels last) or ``[B, C, ...]``; C must be
+            divisible by ``groups``. The rank must stay the same across calls.
           scale: scale to use when ``create_scale=False`` (shaped like the parameter).
           offset: offset to use when ``create_offset=False``.
 
@@ -101,67 +114,72 @@ class GroupNorm(hk_module.Module):
           The normalised array, same shape and dtype as ``x``.
 
         Raises:
-          ValueError: for rank < 2, a rank different from an earlier call, channels
-            not divisible by ``groups``, or ``scale``/``offset`` passed although learned.
+          ValueError: for a rank different from an earlier call, channels not
+            divisible by ``groups``, or ``scale``/``offset`` passed although learned.
+          InvalidGroupsError: if ``groups`` is not a positive integer.
+          NormAxisError: (a ValueError and IndexError) if ``x`` lacks the channel
+            axis or an axis named in ``axis``.
         """
         owner = f"haiku_core.GroupNorm ({self.module_name})"
-        if self.create_scale and scale is not None:
-            raise ValueError(f"{owner}: cannot pass `scale` at call time if `create_scale=True`.")
-        if self.create_offset and offset is not None:
-            raise ValueError(f"{owner}: cannot pass `offset` at call time if `create_offset=True`.")
         x = jnp.asarray(x)
         ndim = x.ndim
-        if ndim < 2:
-            raise ValueError(
-                f"{owner}: `x` must have rank >= 2 ([B, ..., C]), got shape {x.shape}."
-            )
         if self.rank is not None and ndim != self.rank:
             raise ValueError(
-                f"{owner}: the rank of `x` cannot change between calls: first call had "
-                f"rank {self.rank}, got shape {x.shape}."
+                f"{owner}: this module was first applied to a rank-{self.rank} input and "
+                f"keeps that rank; got `x` of shape {x.shape} (rank {ndim})."
             )
-        self.rank = ndim
-        cidx = self.channel_index % ndim
-        channels = x.shape[cidx]
-        if channels % self.groups != 0:
+        if scale is not None and self.create_scale:
+            raise value_with_param_error(owner, "scale", "create_scale")
+        if offset is not None and self.create_offset:
+            raise value_with_param_error(owner, "offset", "create_offset")
+        c_axis = self.channel_index + ndim if self.channel_index < 0 else self.channel_index
+        if not 0 <= c_axis < ndim:
+            raise NormAxisError(
+                f"{owner}: `data_format`={self.data_format!r} puts the channels on axis "
+                f"{self.channel_index}, which `x` of shape {x.shape} does not have."
+            )
+        channels = x.shape[c_axis]
+        groups = self._group_count(owner)
+        if channels % groups:
             raise ValueError(
-                f"{owner}: the number of channels must be divisible by `groups`; got "
-                f"channels={channels} (shape {x.shape}) and groups={self.groups}."
+                f"{owner}: {channels} channels (axis {c_axis} of `x` with shape {x.shape}) "
+                f"cannot be split into `groups`={groups} equal groups."
             )
-        axes = to_axes(self.axis, ndim, owner)
+        reduce_axes = resolve_axes(self.axis, ndim, owner)
+        self.rank = ndim
 
-        # Insert the group axis just before the (within-group) channel axis.
-        grouped_shape = (
-            *x.shape[:cidx],
-            self.groups,
-            channels // self.groups,
-            *x.shape[cidx + 1 :],
-        )
-        # Original axis a -> new axis: a (< cidx), a + 1 (>= cidx, i.e. the within-group
-        # channel axis for a == cidx and everything after it).
-        new_axes = tuple(a if a < cidx else a + 1 for a in axes)
-        xg = jnp.reshape(x, grouped_shape)
-        mean = jnp.mean(xg, axis=new_axes, keepdims=True)
-        var = jnp.var(xg, axis=new_axes, keepdims=True)
-        eps = jax.lax.convert_element_type(self.eps, var.dtype)
-        xg = (xg - mean) * jax.lax.rsqrt(var + eps)
-        out = jnp.reshape(xg, x.shape)
+        # Split the channel axis c into [groups, channels // groups]; original axes
+        # after c move one place right, and c itself becomes the within-group axis.
+        split_shape = (*x.shape[:c_axis], groups, channels // groups, *x.shape[c_axis + 1 :])
+        split_axes = tuple(a + (a >= c_axis) for a in reduce_axes)
+        grouped = jnp.reshape(x, split_shape)
+        centre = jnp.mean(grouped, axis=split_axes, keepdims=True)
+        spread = jnp.var(grouped, axis=split_axes, keepdims=True)
+        eps = jax.lax.convert_element_type(self.eps, spread.dtype)
+        out = jnp.reshape((grouped - centre) * jax.lax.rsqrt(spread + eps), x.shape)
 
-        if cidx == ndim - 1:
-            pshape: tuple[int, ...] = (channels,)
-        else:
-            pshape = (channels,) + (1,) * (ndim - cidx - 1)
+        # Parameters are [C] (channels last) or [C, 1, ..., 1] (channels first).
+        pshape = (channels,) + (1,) * (ndim - c_axis - 1)
         if self.create_scale:
             scale = base.get_parameter("scale", pshape, x.dtype, init=self.scale_init)
         if self.create_offset:
             offset = base.get_parameter("offset", pshape, x.dtype, init=self.offset_init)
         if scale is not None:
-            scale = jnp.asarray(scale)
-            out = out * jnp.reshape(scale, (1,) * (ndim - scale.ndim) + scale.shape)
+            out = out * to_rank(scale, ndim)
         if offset is not None:
-            offset = jnp.asarray(offset)
-            out = out + jnp.reshape(offset, (1,) * (ndim - offset.ndim) + offset.shape)
+            out = out + to_rank(offset, ndim)
         return out
+
+    def _group_count(self, owner: str) -> int:
+        try:
+            groups = operator.index(self.groups)
+        except TypeError:
+            groups = None
+        if groups is None or groups < 1:
+            raise InvalidGroupsError(
+                f"{owner}: `groups` must be a positive integer, got {self.groups!r}."
+            )
+        return groups
 
 
 # Public objects report their public home (reprs, docs, pickling).

@@ -2,60 +2,113 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import jax
 import jax.numpy as jnp
 
 from haiku_core._src import base
 from haiku_core._src import module as hk_module
-from haiku_core._src.batch_norm import channel_index
+from haiku_core._src.batch_norm import (
+    NormAxisError,
+    ScalarInputError,
+    channel_index,
+    init_without_param_error,
+    to_rank,
+    value_with_param_error,
+)
 from haiku_core._src.typing import Initializer
 
 __all__ = ["InstanceNorm", "LayerNorm", "RMSNorm"]
 
-AxisSpec = int | Sequence[int] | slice
+AxisSpec = int | Iterable[int] | slice
+
+# When True, a LayerNorm that normalises over anything but the last axis and
+# learns a scale or offset must be given `param_axis` explicitly.
+ERROR_IF_PARAM_AXIS_NOT_EXPLICIT = False
 
 
-def to_axes(axis: AxisSpec, ndim: int, owner: str, arg: str = "axis") -> tuple[int, ...]:
-    """Normalises an int / sequence / slice axis spec to sorted non-negative axes."""
-    if isinstance(axis, slice):
-        axes = tuple(range(ndim)[axis])
-    elif isinstance(axis, int):
-        axes = (axis,)
-    elif isinstance(axis, Sequence) and all(isinstance(a, int) for a in axis):
-        axes = tuple(axis)
-    else:
-        raise TypeError(
-            f"{owner}: `{arg}` must be an int, a sequence of ints or a slice, got {axis!r}."
-        )
-    bad = [a for a in axes if not -ndim <= a < ndim]
-    if bad:
-        raise ValueError(
-            f"{owner}: `{arg}`={axis!r} is out of range for `inputs` of rank {ndim}; "
-            f"valid axes are {-ndim}..{ndim - 1}."
-        )
-    return tuple(sorted({a % ndim for a in axes}))
+def canonical_axis_spec(axis: AxisSpec, owner: str, arg: str = "axis") -> int | slice | tuple:
+    """Checks an axis argument at construction time.
+
+    Args:
+      axis: an int, a slice, or an iterable whose items are all ints.
+      owner: module description used as the error-message prefix.
+      arg: the argument name used in the error message.
+
+    Returns:
+      ``axis`` itself for an int or slice, else its items as a tuple.
+
+    Raises:
+      ValueError: for anything else (e.g. a string, or an iterable holding a non-int).
+    """
+    if isinstance(axis, (int, slice)):
+        return axis
+    if isinstance(axis, Iterable):
+        items = tuple(axis)
+        if all(isinstance(a, int) for a in items):
+            return items
+    raise ValueError(
+        f"{owner}: `{arg}` takes an int, a slice or an iterable of ints; got "
+        f"{axis!r} ({type(axis).__name__})."
+    )
 
 
-def param_shape(shape: Sequence[int], param_axis: AxisSpec | None, owner: str) -> tuple[int, ...]:
-    """Shape of scale/offset: ``[C]`` for the last axis, else broadcast-shaped."""
-    ndim = len(shape)
-    if param_axis is None:
-        if ndim < 1:
-            raise ValueError(f"{owner}: `inputs` must have rank >= 1, got a scalar.")
+def resolve_axes(
+    spec: int | slice | tuple, ndim: int, owner: str, arg: str = "axis", wrap: bool = False
+) -> tuple[int, ...]:
+    """Turns a checked axis argument into sorted, distinct, non-negative axes.
+
+    Args:
+      spec: output of :func:`canonical_axis_spec`.
+      ndim: rank of the input.
+      owner: module description used as the error-message prefix.
+      arg: the argument name used in the error message.
+      wrap: take integer axes modulo ``ndim`` (so any int is accepted) instead of
+        requiring ``-ndim <= axis < ndim``.
+
+    Returns:
+      The axes as a sorted tuple.
+
+    Raises:
+      NormAxisError: (a ValueError and IndexError) if ``wrap`` is False and an
+        axis is out of range.
+    """
+    if isinstance(spec, slice):
+        return tuple(range(ndim)[spec])
+    items = (spec,) if isinstance(spec, int) else tuple(spec)
+    if not wrap:
+        outside = [a for a in items if not -ndim <= a < ndim]
+        if outside:
+            raise NormAxisError(
+                f"{owner}: `{arg}`={spec!r} names axes {outside} that an input of rank "
+                f"{ndim} does not have; expected values in [{-ndim}, {ndim})."
+            )
+    return tuple(sorted({a % ndim for a in items}))
+
+
+def param_shape(shape: Sequence[int], param_axes: tuple[int, ...]) -> tuple[int, ...]:
+    """Shape of a learned scale/offset spanning ``param_axes`` of an input ``shape``.
+
+    Args:
+      shape: the input shape.
+      param_axes: sorted non-negative axes the parameter spans.
+
+    Returns:
+      ``(C,)`` when the parameter spans only the last axis (the compact layout
+      checkpoints use), otherwise ``shape`` with every other axis set to 1.
+    """
+    if param_axes == (len(shape) - 1,):
         return (shape[-1],)
-    axes = to_axes(param_axis, ndim, owner, "param_axis")
-    if axes == (ndim - 1,):
-        return (shape[-1],)
-    return tuple(shape[i] if i in axes else 1 for i in range(ndim))
+    return tuple(n if a in param_axes else 1 for a, n in enumerate(shape))
 
 
-def _broadcast_param(p: jax.Array, ndim: int) -> jax.Array:
-    # A [C] parameter for the last axis: make the rank explicit (rank-promotion clean).
-    if p.ndim == ndim:
-        return p
-    return jnp.reshape(p, (1,) * (ndim - p.ndim) + p.shape)
+def _reject_scalar(inputs: jax.Array, owner: str) -> None:
+    if inputs.ndim == 0:
+        raise ScalarInputError(
+            f"{owner}: `inputs` must have at least one axis to normalise over and to hold "
+            "the parameters; got a rank-0 array."
+        )
 
 
 class LayerNorm(hk_module.Module):
@@ -77,7 +130,7 @@ class LayerNorm(hk_module.Module):
 
     def __init__(
         self,
-        axis: int | Sequence[int] | slice,
+        axis: AxisSpec,
         create_scale: bool,
         create_offset: bool,
         eps: float = 1e-5,
@@ -86,7 +139,7 @@ class LayerNorm(hk_module.Module):
         use_fast_variance: bool = False,
         name: str | None = None,
         *,
-        param_axis: int | Sequence[int] | slice | None = None,
+        param_axis: AxisSpec | None = None,
     ):
         """Creates the module.
 
@@ -104,28 +157,26 @@ class LayerNorm(hk_module.Module):
           param_axis: axes the parameters span (default -1, i.e. ``[C]``).
 
         Raises:
-          ValueError: if an initializer is given for a parameter that is not created.
+          ValueError: if an initializer is given for a parameter that is not created,
+            or ``axis`` / ``param_axis`` is not an int, slice or iterable of ints.
         """
         super().__init__(name=name)
         owner = f"haiku_core.{type(self).__name__} ({self.module_name})"
-        if not create_scale and scale_init is not None:
-            raise ValueError(f"{owner}: cannot set `scale_init` if `create_scale=False`.")
-        if not create_offset and offset_init is not None:
-            raise ValueError(f"{owner}: cannot set `offset_init` if `create_offset=False`.")
-        if not isinstance(axis, (int, slice)) and not (
-            isinstance(axis, Sequence) and all(isinstance(a, int) for a in axis)
-        ):
-            raise TypeError(
-                f"{owner}: `axis` must be an int, a sequence of ints or a slice, got {axis!r}."
-            )
-        self.axis = axis if isinstance(axis, (int, slice)) else tuple(axis)
+        if scale_init is not None and not create_scale:
+            raise init_without_param_error(owner, "scale_init", "create_scale")
+        if offset_init is not None and not create_offset:
+            raise init_without_param_error(owner, "offset_init", "create_offset")
+        self.axis = canonical_axis_spec(axis, owner)
         self.eps = eps
         self.create_scale = create_scale
         self.create_offset = create_offset
         self.scale_init = scale_init or jnp.ones
         self.offset_init = offset_init or jnp.zeros
         self.use_fast_variance = use_fast_variance
-        self.param_axis = param_axis
+        self._param_axis_given = param_axis is not None
+        self.param_axis = (
+            (-1,) if param_axis is None else canonical_axis_spec(param_axis, owner, "param_axis")
+        )
 
     def __call__(
         self,
@@ -136,44 +187,62 @@ class LayerNorm(hk_module.Module):
         """Normalises ``inputs``.
 
         Args:
-          inputs: ``[..., C]`` array; ``axis`` must be valid for its rank.
-          scale: scale to use when ``create_scale=False`` (same shape as the parameter).
-          offset: offset to use when ``create_offset=False``.
+          inputs: ``[..., C]`` array of rank >= 1. Integer axes in ``axis`` and
+            ``param_axis`` are taken modulo the rank.
+          scale: scale to use when ``create_scale=False``, broadcastable to
+            ``inputs`` (missing leading axes are added).
+          offset: offset to use when ``create_offset=False``, likewise.
 
         Returns:
           The normalised array, same shape and dtype as ``inputs``.
 
         Raises:
-          ValueError: if ``scale``/``offset`` are passed although they are learned, or
-            ``axis``/``param_axis`` do not fit the rank of ``inputs``.
+          ValueError: if ``scale``/``offset`` are passed although they are learned,
+            or (with ``ERROR_IF_PARAM_AXIS_NOT_EXPLICIT``) parameters are learned
+            for a non-final ``axis`` without an explicit ``param_axis``.
+          ScalarInputError: (a ValueError and ZeroDivisionError) for a rank-0 input.
         """
         owner = f"haiku_core.{type(self).__name__} ({self.module_name})"
-        if self.create_scale and scale is not None:
-            raise ValueError(f"{owner}: cannot pass `scale` at call time if `create_scale=True`.")
-        if self.create_offset and offset is not None:
-            raise ValueError(f"{owner}: cannot pass `offset` at call time if `create_offset=True`.")
+        if scale is not None and self.create_scale:
+            raise value_with_param_error(owner, "scale", "create_scale")
+        if offset is not None and self.create_offset:
+            raise value_with_param_error(owner, "offset", "create_offset")
         inputs = jnp.asarray(inputs)
-        axes = to_axes(self.axis, inputs.ndim, owner)
-        mean = jnp.mean(inputs, axis=axes, keepdims=True)
-        if self.use_fast_variance:
-            mean_of_squares = jnp.mean(jnp.square(inputs), axis=axes, keepdims=True)
-            variance = mean_of_squares - jnp.square(mean)
-        else:
-            variance = jnp.var(inputs, axis=axes, keepdims=True)
+        _reject_scalar(inputs, owner)
+        ndim = inputs.ndim
+        axes = resolve_axes(self.axis, ndim, owner, wrap=True)
+        learns = self.create_scale or self.create_offset
+        if (
+            ERROR_IF_PARAM_AXIS_NOT_EXPLICIT
+            and learns
+            and not self._param_axis_given
+            and axes != (ndim - 1,)
+        ):
+            raise ValueError(
+                f"{owner}: normalising over axes {axes} of a rank-{ndim} input (not just the "
+                "last axis) leaves the parameter layout ambiguous; pass `param_axis` "
+                "explicitly in the ctor."
+            )
 
-        shape = param_shape(inputs.shape, self.param_axis, owner)
+        centre = jnp.mean(inputs, axis=axes, keepdims=True)
+        if self.use_fast_variance:
+            spread = jnp.mean(jnp.square(inputs), axis=axes, keepdims=True) - jnp.square(centre)
+        else:
+            spread = jnp.var(inputs, axis=axes, keepdims=True)
+
+        shape = param_shape(inputs.shape, resolve_axes(self.param_axis, ndim, owner, wrap=True))
         if self.create_scale:
             scale = base.get_parameter("scale", shape, inputs.dtype, init=self.scale_init)
         if self.create_offset:
             offset = base.get_parameter("offset", shape, inputs.dtype, init=self.offset_init)
 
-        eps = jax.lax.convert_element_type(self.eps, variance.dtype)
-        inv = jax.lax.rsqrt(variance + eps)
+        eps = jax.lax.convert_element_type(self.eps, spread.dtype)
+        factor = jax.lax.rsqrt(spread + eps)
         if scale is not None:
-            inv = inv * _broadcast_param(jnp.asarray(scale), inputs.ndim)
-        out = inv * (inputs - mean)
+            factor = to_rank(scale, ndim) * factor
+        out = factor * (inputs - centre)
         if offset is not None:
-            out = out + _broadcast_param(jnp.asarray(offset), inputs.ndim)
+            out = out + to_rank(offset, ndim)
         return out
 
 
@@ -242,7 +311,9 @@ class InstanceNorm(LayerNorm):
         """Normalises ``inputs``.
 
         Args:
-          inputs: ``[B, ..., C]`` (channels last) or ``[B, C, ...]``, rank >= 3.
+          inputs: ``[B, ..., C]`` (channels last) or ``[B, C, ...]``. Without a
+            spatial axis (rank <= 2) there is nothing to reduce and the output is
+            ``offset``.
           scale: scale to use when ``create_scale=False``.
           offset: offset to use when ``create_offset=False``.
 
@@ -250,13 +321,8 @@ class InstanceNorm(LayerNorm):
           The normalised array, same shape and dtype as ``inputs``.
 
         Raises:
-          ValueError: if ``inputs`` has rank < 3 (no spatial axis).
+          ScalarInputError: (a ValueError and ZeroDivisionError) for a rank-0 input.
         """
-        if jnp.ndim(inputs) < 3:
-            raise ValueError(
-                f"haiku_core.InstanceNorm ({self.module_name}): `inputs` must have rank >= 3 "
-                f"([B, spatial..., C]), got shape {jnp.shape(inputs)}."
-            )
         return super().__call__(inputs, scale=scale, offset=offset)
 
 
@@ -279,13 +345,13 @@ class RMSNorm(hk_module.Module):
 
     def __init__(
         self,
-        axis: int | Sequence[int] | slice,
+        axis: AxisSpec,
         eps: float = 1e-5,
         scale_init: Initializer | None = None,
         name: str | None = None,
         create_scale: bool = True,
         *,
-        param_axis: int | Sequence[int] | slice | None = None,
+        param_axis: AxisSpec | None = None,
     ):
         """Creates the module.
 
@@ -298,41 +364,48 @@ class RMSNorm(hk_module.Module):
           param_axis: axes the scale spans (default -1, i.e. ``[C]``).
 
         Raises:
-          ValueError: if ``scale_init`` is given with ``create_scale=False``.
+          ValueError: if ``scale_init`` is given with ``create_scale=False``, or
+            ``axis`` / ``param_axis`` is not an int, slice or iterable of ints.
         """
         super().__init__(name=name)
-        if not create_scale and scale_init is not None:
-            raise ValueError(
-                f"haiku_core.RMSNorm ({self.module_name}): cannot set `scale_init` if "
-                "`create_scale=False`."
-            )
-        self.axis = axis if isinstance(axis, (int, slice)) else tuple(axis)
+        owner = f"haiku_core.RMSNorm ({self.module_name})"
+        if scale_init is not None and not create_scale:
+            raise init_without_param_error(owner, "scale_init", "create_scale")
+        self.axis = canonical_axis_spec(axis, owner)
         self.eps = eps
         self.create_scale = create_scale
         self.scale_init = scale_init or jnp.ones
-        self.param_axis = param_axis
+        self.param_axis = (
+            (-1,) if param_axis is None else canonical_axis_spec(param_axis, owner, "param_axis")
+        )
 
     def __call__(self, inputs: jax.Array) -> jax.Array:
         """Normalises ``inputs``.
 
         Args:
-          inputs: ``[..., C]`` array; ``axis`` must be valid for its rank.
+          inputs: ``[..., C]`` array of rank >= 1; ``axis`` must name axes it has.
 
         Returns:
           The normalised array, same shape and dtype as ``inputs``.
+
+        Raises:
+          NormAxisError: (a ValueError and IndexError) if ``axis`` is out of range.
+          ScalarInputError: (a ValueError and ZeroDivisionError) for a rank-0 input.
         """
         owner = f"haiku_core.RMSNorm ({self.module_name})"
         inputs = jnp.asarray(inputs)
-        axes = to_axes(self.axis, inputs.ndim, owner)
-        shape = param_shape(inputs.shape, self.param_axis, owner)
-        if self.create_scale:
-            scale = base.get_parameter("scale", shape, inputs.dtype, init=self.scale_init)
-            scale = _broadcast_param(scale, inputs.ndim)
-        else:
-            scale = 1.0
-        mean_squared = jnp.mean(jnp.square(inputs), axis=axes, keepdims=True)
-        eps = jax.lax.convert_element_type(self.eps, mean_squared.dtype)
-        return inputs * scale * jax.lax.rsqrt(mean_squared + eps)
+        _reject_scalar(inputs, owner)
+        ndim = inputs.ndim
+        axes = resolve_axes(self.axis, ndim, owner)
+        shape = param_shape(inputs.shape, resolve_axes(self.param_axis, ndim, owner, wrap=True))
+        gain = (
+            to_rank(base.get_parameter("scale", shape, inputs.dtype, init=self.scale_init), ndim)
+            if self.create_scale
+            else 1.0
+        )
+        ms = jnp.mean(jnp.square(inputs), axis=axes, keepdims=True)
+        eps = jax.lax.convert_element_type(self.eps, ms.dtype)
+        return inputs * gain * jax.lax.rsqrt(ms + eps)
 
 
 # Public objects report their public home (reprs, docs, pickling).
