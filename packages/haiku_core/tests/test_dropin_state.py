@@ -217,3 +217,47 @@ def test_lift_with_state_round_trip_values():
     for expected in (1.0, 2.0, 3.0):
         out, state = t.apply(params, state, None)
         assert float(out) == expected and float(state["lifted/~"]["w"]) == expected
+
+
+# ----------------------------------------------------------------------------- eval_shape
+
+
+def test_eval_shape_inside_transform_discards_created_params_and_keys():
+    def with_probe(x):
+        m = hk.Linear(20)
+        shape = hk.eval_shape(m, x)
+        assert shape == jax.ShapeDtypeStruct((1, 20), jnp.float32)
+        return m(x)
+
+    def without_probe(x):
+        return hk.Linear(20)(x)
+
+    x = jnp.ones([1, 12])
+    rng = jax.random.PRNGKey(0)
+    p_probe = hk.transform(with_probe).init(rng, x)
+    p_plain = hk.transform(without_probe).init(rng, x)
+    assert list(p_probe) == ["linear"]
+    # Same key stream: eval_shape drew nothing the real call could see.
+    np.testing.assert_array_equal(p_probe["linear"]["w"], p_plain["linear"]["w"])
+
+
+def test_eval_shape_outside_transform_raises():
+    with pytest.raises(ValueError, match="eval_shape"):
+        hk.eval_shape(lambda x: x, jnp.ones([2]))
+
+
+def test_fast_eval_shape_outside_transform_on_transformed_and_fold_in():
+    f = hk.transform(lambda x: hk.Linear(20)(x))
+    rng = jax.random.PRNGKey(0)
+    x = jnp.ones([1, 12])
+    shapes = hk.experimental.fast_eval_shape(f.init, rng, x)
+    assert shapes == {
+        "linear": {
+            "w": jax.ShapeDtypeStruct((12, 20), jnp.float32),
+            "b": jax.ShapeDtypeStruct((20,), jnp.float32),
+        }
+    }
+    out = hk.experimental.fast_eval_shape(f.apply, shapes, rng, x)
+    assert out == jax.ShapeDtypeStruct((1, 20), jnp.float32)
+    folded = hk.experimental.fast_eval_shape(lambda k: jax.random.fold_in(k, 1), rng)
+    assert folded == jax.ShapeDtypeStruct((2,), jnp.uint32)

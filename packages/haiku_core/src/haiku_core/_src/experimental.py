@@ -6,6 +6,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import jax
+
 from haiku_core._src import base, stateful
 
 __all__ = ["fast_eval_shape", "optimize_rng_use"]
@@ -48,7 +50,10 @@ def optimize_rng_use(fun: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def fast_eval_shape(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Same as ``hk.eval_shape`` (abstract evaluation of a function using modules).
+    """Output shapes of ``fun``: ``hk.eval_shape`` inside a transform, else ``jax.eval_shape``.
+
+    Works on plain functions, modules (inside a transform) and on already
+    transformed ``init``/``apply`` functions (outside a transform).
 
     Args:
       fun: the function.
@@ -58,4 +63,6 @@ def fast_eval_shape(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     Returns:
       ``jax.ShapeDtypeStruct`` pytree of the outputs.
     """
-    return stateful.eval_shape(fun, *args, **kwargs)
+    if base._local.frames:
+        return stateful.eval_shape(fun, *args, **kwargs)
+    return jax.eval_shape(fun, *args, **kwargs)

@@ -582,10 +582,14 @@ def grad(
 
 
 def eval_shape(fun: Callable, *args: Any, **kwargs: Any) -> Any:
-    """``jax.eval_shape`` for functions that use modules; state changes are dropped.
+    """``jax.eval_shape`` for functions that use modules; every Haiku side effect is dropped.
+
+    ``fun`` runs abstractly against the current params/state/RNG. Params or state it
+    creates (at init), state it sets and keys it draws are discarded: after the call
+    the transform is exactly as before.
 
     Args:
-      fun: the function.
+      fun: the function (may be a module, or an inner transform's ``init``/``apply``).
       *args: arguments (arrays or ``jax.ShapeDtypeStruct``).
       **kwargs: keyword arguments.
 
@@ -593,19 +597,43 @@ def eval_shape(fun: Callable, *args: Any, **kwargs: Any) -> Any:
       ``jax.ShapeDtypeStruct`` pytree of the outputs.
 
     Raises:
-      ValueError: if ``fun`` creates parameters under init.
+      ValueError: outside a transformed function (use ``jax.eval_shape`` there).
     """
     frame = base.frame_or_raise("hk.eval_shape")
     g = _pure(fun, frame)
-    out, _, _, new_params, _ = jax.eval_shape(
+    out, _, _, _, _ = jax.eval_shape(
         lambda s, r, a, k: g(s, r, a, k), _copy2(frame.state), _rng_state(frame), args, kwargs
     )
-    if new_params:
-        raise ValueError(
-            "hk.eval_shape: the function created parameters "
-            f"{sorted(new_params)}; create them outside hk.eval_shape first."
-        )
     return out
+
+
+def jit(fun: Callable, **jit_kwargs: Any) -> Callable:
+    """``jax.jit`` for a function that uses modules, inside a transformed function.
+
+    Params/state created or changed and keys drawn inside ``fun`` are threaded
+    through the compiled call and written back to the transform.
+
+    Args:
+      fun: the function.
+      **jit_kwargs: passed to ``jax.jit`` (e.g. ``donate_argnums`` is not supported;
+        options that name ``fun``'s arguments do not apply).
+
+    Returns:
+      The wrapped function (same arguments and outputs as ``fun``).
+    """
+
+    @functools.wraps(fun)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        frame = base.frame_or_raise("jit")
+        g = _pure(fun, frame)
+        compiled = jax.jit(lambda s, r, a, k: g(s, r, a, k), **jit_kwargs)
+        out, state, rng, new_params, new_initial = compiled(
+            _copy2(frame.state), _rng_state(frame), args, kwargs
+        )
+        _write_back(frame, state, rng, new_params, new_initial)
+        return out
+
+    return wrapper
 
 
 from haiku_core._src.utils import set_public_module  # noqa: E402
