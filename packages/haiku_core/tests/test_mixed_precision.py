@@ -191,7 +191,7 @@ def test_policy_for_module_is_exact_class_and_fast_path():
     assert impl._policy_for_module(object.__new__(_A)) is None
     policy = mp.parse_policy("c=bf16")
     mp.set_policy(_A, policy)
-    assert impl._policy_for_module(object.__new__(_A)) is policy
+    assert impl._policy_for_module(object.__new__(_A)).policy is policy
     assert impl._policy_for_module(object.__new__(_Sub)) is None  # subclasses: no (as upstream)
 
 
@@ -287,3 +287,57 @@ def test_end_to_end_linear_params_f32_compute_bf16_output_f32():
     mp.clear_policy(hk.Linear)
     assert f.apply(params, None, x).dtype == F32
     assert "bf16" not in str(jax.make_jaxpr(lambda p, x: f.apply(p, None, x))(params, x))
+
+
+class _OuterMP(hk.Module):
+    def __call__(self):
+        self.w = hk.get_parameter("w", [], jnp.bfloat16, init=jnp.ones)
+        self.inner = _InnerMP()
+        self.inner_ret = self.inner()
+        return jnp.ones([], dtype=jnp.bfloat16)
+
+
+class _InnerMP(hk.Module):
+    def __call__(self):
+        self.w = hk.get_parameter("w", [], jnp.bfloat16, init=jnp.ones)
+        return jnp.ones([], dtype=jnp.bfloat16)
+
+
+def test_nested_policies_each_module_uses_its_own_dtypes():
+    # dm-haiku 0.0.17 (checked by hand): outer p=f32,c=f16,o=f32 around inner
+    # p=f16,c=f32,o=f32 gives outer.w f16, inner.w f32, both returns f32, and params
+    # outer f32 / inner f16.
+    def f():
+        outer = _OuterMP()
+        ret = outer()
+        return ret, outer.inner_ret, outer.w, outer.inner.w
+
+    t = hk.transform(f)
+    with mp.push_policy(_OuterMP, "p=f32,c=f16,o=f32"):
+        with mp.push_policy(_InnerMP, "p=f16,c=f32,o=f32"):
+            params = t.init(None)
+            outs = t.apply(params, None)
+    assert params["_outer_mp"]["w"].dtype == jnp.float32
+    assert params["_outer_mp/_inner_mp"]["w"].dtype == jnp.float16
+    ret, inner_ret, outer_w, inner_w = outs
+    assert ret.dtype == jnp.float32 and inner_ret.dtype == jnp.float32
+    assert outer_w.dtype == jnp.float16
+    assert inner_w.dtype == jnp.float32
+
+
+def test_push_policy_from_method_of_same_class_raises():
+    class PushesInMethod(hk.Module):
+        def __call__(self):
+            with mp.push_policy(PushesInMethod, "o=f16"):
+                pass
+
+    class PushesOther(hk.Module):
+        def __call__(self):
+            with mp.push_policy(_InnerMP, "o=f16"):
+                return _InnerMP()()
+
+    with pytest.raises(ValueError, match="same class"):
+        hk.transform(lambda: PushesInMethod()()).init(None)
+    params = {"pushes_other/_inner_mp": {"w": jnp.ones([])}}
+    out = hk.transform(lambda: PushesOther()()).apply(params, None)
+    assert out.dtype == jnp.float16

@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from haiku_core._src import base
 from haiku_core._src import module as hk_module
 
 __all__ = [
@@ -354,6 +355,9 @@ def push_policy(cls: type, policy: Policy | str) -> Iterator[None]:
 
     The previous policy for ``cls`` (or none) is restored on exit, also on error.
 
+    Raises:
+      ValueError: when called from a method of a ``cls`` instance.
+
     Args:
       cls: a ``hk.Module`` subclass.
       policy: a :class:`Policy`, a ``jmp.Policy``, or a spec string.
@@ -373,6 +377,15 @@ def push_policy(cls: type, policy: Policy | str) -> Iterator[None]:
     """
     _check_cls("push_policy", cls)
     policy = _as_policy("push_policy", policy)
+    frames = base._local.frames
+    if frames:
+        running = frames[-1].stack[-1][base.MODULE]
+        if running is not None and type(running) is cls:
+            raise ValueError(
+                f"{_PUBLIC}.push_policy: called from a method of {cls.__name__} for the same "
+                f"class {cls.__name__}; pushing a policy for the class whose method is running "
+                "is not supported. Push it before calling the module (or use set_policy)."
+            )
     previous = _POLICIES.get(cls)
     _POLICIES[cls] = policy
     _sync_active()
@@ -405,15 +418,64 @@ def current_policy() -> Policy | None:
 # --- Internal hooks for the module system -------------------------------------------------
 
 
+class _MethodPolicy:
+    """The policy of one module method call, as the module wrapper sees it.
+
+    Outside the call's scope (casting the arguments and the result) it is the
+    module's own policy. Inside the scope, parameter creation and reads follow the
+    *innermost* running policy: when policy-carrying modules nest, each parameter is
+    created in, and read as, the dtypes of the module that owns it, however many
+    enclosing policies have installed their creators/getters.
+    """
+
+    __slots__ = ("active", "policy")
+
+    def __init__(self, policy: Any) -> None:
+        self.policy = policy
+        self.active = False
+
+    def _effective(self) -> Any:
+        if self.active:
+            stack = _CURRENT.stack
+            if stack:
+                return stack[-1]
+        return self.policy
+
+    @property
+    def param_dtype(self) -> Any:
+        return self._effective().param_dtype
+
+    @property
+    def compute_dtype(self) -> Any:
+        return self._effective().compute_dtype
+
+    @property
+    def output_dtype(self) -> Any:
+        return self._effective().output_dtype
+
+    def cast_to_param(self, tree: Any) -> Any:
+        return self._effective().cast_to_param(tree)
+
+    def cast_to_compute(self, tree: Any) -> Any:
+        return self._effective().cast_to_compute(tree)
+
+    def cast_to_output(self, tree: Any) -> Any:
+        return self._effective().cast_to_output(tree)
+
+
 def _policy_for_module(module: Any) -> Any:
     """The policy for ``type(module)``; ``None`` at once when none is registered."""
     if not _POLICIES:
         return None
-    return _POLICIES.get(type(module))
+    policy = _POLICIES.get(type(module))
+    return None if policy is None else _MethodPolicy(policy)
 
 
 def _push_current(policy: Any) -> None:
     """Marks ``policy`` as current (the module wrapper calls this before a method)."""
+    if isinstance(policy, _MethodPolicy):
+        policy.active = True
+        policy = policy.policy
     _CURRENT.stack.append(policy)
 
 
@@ -425,11 +487,17 @@ def _pop_current() -> None:
 @contextlib.contextmanager
 def _policy_scope(policy: Any) -> Iterator[None]:
     """``_push_current(policy)`` for the duration of a with-block."""
+    method_policy = policy if isinstance(policy, _MethodPolicy) else None
+    if method_policy is not None:
+        policy = method_policy.policy
+        method_policy.active = True
     _CURRENT.stack.append(policy)
     try:
         yield
     finally:
         _CURRENT.stack.pop()
+        if method_policy is not None:
+            method_policy.active = False
 
 
 # Public names report the public namespace (reprs, docs, doctest collection).
