@@ -235,3 +235,21 @@ def test_art_shard_map_equals_single_device(np_rng):
     np.testing.assert_allclose(out.shift, ref.shift, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(out.second_moment, ref.second_moment, rtol=1e-5)
     np.testing.assert_allclose(out.scale, ref.scale, rtol=1e-5)
+
+
+def test_normalize_and_pop_stay_in_numpy_for_numpy_inputs():
+    state = rlax.PopArtState(np.array([0.0, 1.0, 2.0]), np.array([1.0, 2.0, 3.0]), np.ones(3))
+    out = rlax.normalize(state, np.array([1.0, 2.0]), np.array([0, 1]))  # all float64 NumPy
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64
+    np.testing.assert_array_equal(out, [1.0, 0.5])
+    back = rlax.unnormalize(state, out, np.array([0, 1]))
+    assert isinstance(back, np.ndarray) and back.dtype == np.float64
+    np.testing.assert_array_equal(back, [1.0, 2.0])
+    with pytest.raises(IndexError):
+        rlax.normalize(state, np.array([1.0]), np.array([5]))
+    # A Python number keeps the statistics' float32 dtype.
+    s32 = jax.tree.map(lambda x: x.astype(np.float32), state)
+    assert rlax.normalize(s32, 3.0, 1).dtype == np.float32
+    new = rlax.pop({"w": np.ones((2, 3)), "b": np.zeros(3)}, state, state)
+    assert isinstance(new["b"], np.ndarray) and new["b"].dtype == np.float64
+    assert isinstance(new["w"], jax.Array)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from rlax_core._src import checks
@@ -54,6 +55,17 @@ def _broadcast_all(*arrays: ArrayLike) -> list[jax.Array]:
     arrays_ = [jnp.asarray(a) for a in arrays]
     shape = jnp.broadcast_shapes(*(a.shape for a in arrays_))
     return [jnp.broadcast_to(a, shape) for a in arrays_]
+
+
+def _all_host(*xs: Any) -> bool:
+    """True when every argument is a NumPy array/scalar or a Python number (no JAX array)."""
+    return all(isinstance(x, (np.ndarray, np.generic, int, float)) for x in xs)
+
+
+def _host_broadcast_all(*arrays: Any) -> list[np.ndarray]:
+    arrays_ = [np.asarray(a) for a in arrays]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays_))
+    return [np.broadcast_to(a, shape) for a in arrays_]
 
 
 def _axis_names(axis_name: Any) -> tuple[Any, ...]:
@@ -151,7 +163,7 @@ def art(
 
 def pop(
     params: Mapping[str, ArrayLike], old: PopArtState, new: PopArtState
-) -> dict[str, jax.Array]:
+) -> dict[str, jax.Array | np.ndarray]:
     """POP step: rewrites a linear head so its unnormalised outputs are unchanged.
 
     ``w' = w * old.scale / new.scale`` (the ratio broadcast to ``w``'s shape) and
@@ -165,7 +177,8 @@ def pop(
       new: new statistics (same shapes as ``old``).
 
     Returns:
-      A dict with the rescaled ``"w"`` and ``"b"``.
+      A dict with the rescaled ``"w"`` (a JAX array) and ``"b"`` (a NumPy array when ``b``
+      and all statistics are NumPy arrays, a JAX array otherwise).
 
     Raises:
       KeyError: if ``params`` lacks ``w`` or ``b``.
@@ -181,11 +194,11 @@ def pop(
         raise KeyError(f"{fn}: `params` must hold 'w' and 'b', missing {missing}.")
     w = jnp.asarray(params["w"])
     ratio = jnp.asarray(old.scale) / jnp.asarray(new.scale)
+    b_args = (params["b"], old.scale, old.shift, new.shift, new.scale)
+    broadcast = _host_broadcast_all if _all_host(*b_args) else _broadcast_all
     try:
         w_new = w * jnp.broadcast_to(ratio, w.shape)
-        b_old, old_scale, old_shift, new_shift, new_scale = _broadcast_all(
-            params["b"], old.scale, old.shift, new.shift, new.scale
-        )
+        b_old, old_scale, old_shift, new_shift, new_scale = broadcast(*b_args)
     except ValueError as e:
         raise ValueError(
             f"{fn}: the statistics (scale shape {jnp.shape(old.scale)}) must broadcast to "
@@ -252,7 +265,9 @@ def popart(
     return init_fn, update_fn
 
 
-def normalize(state: PopArtState, unnormalized: ArrayLike, indices: ArrayLike) -> jax.Array:
+def normalize(
+    state: PopArtState, unnormalized: ArrayLike, indices: ArrayLike
+) -> jax.Array | np.ndarray:
     """Maps values to normalised space: ``(x - shift[idx]) / scale[idx]``.
 
     ``shift[idx]`` and ``scale[idx]`` are broadcast against ``unnormalized`` with NumPy
@@ -265,22 +280,32 @@ def normalize(state: PopArtState, unnormalized: ArrayLike, indices: ArrayLike) -
         negative indices wrap, indices past the end are clamped.
 
     Returns:
-      [...] normalised values (broadcast shape).
+      [...] normalised values (broadcast shape). When every input (``state`` fields,
+      values, indices) is a NumPy array or Python number, the computation runs in NumPy:
+      the result is a NumPy value of the promoted dtype and an out-of-range index raises
+      ``IndexError``.
 
     Raises:
       ValueError: if the shapes do not broadcast.
+      IndexError: for an out-of-range index on the NumPy path.
 
     Examples:
       >>> print(normalize(PopArtState(jnp.array([1.0]), jnp.array([2.0]), jnp.ones(1)), jnp.array([5.0]), jnp.array([0])))
       [2.]
     """
+    if _all_host(unnormalized, state.shift, state.scale, indices):
+        # NumPy broadcasting and value-based promotion of Python numbers.
+        shift, scale = np.asarray(state.shift)[indices], np.asarray(state.scale)[indices]
+        return (unnormalized - shift) / scale
     x, shift, scale = _broadcast_all(
         unnormalized, _gather(state.shift, indices), _gather(state.scale, indices)
     )
     return (x - shift) / scale
 
 
-def unnormalize(state: PopArtState, normalized: ArrayLike, indices: ArrayLike) -> jax.Array:
+def unnormalize(
+    state: PopArtState, normalized: ArrayLike, indices: ArrayLike
+) -> jax.Array | np.ndarray:
     """Maps normalised values back: ``x * scale[idx] + shift[idx]``.
 
     ``shift[idx]`` and ``scale[idx]`` are broadcast against ``normalized`` with NumPy
@@ -293,15 +318,20 @@ def unnormalize(state: PopArtState, normalized: ArrayLike, indices: ArrayLike) -
         negative indices wrap, indices past the end are clamped.
 
     Returns:
-      [...] unnormalised values (broadcast shape).
+      [...] unnormalised values (broadcast shape). All-NumPy inputs are computed in NumPy,
+      as in ``normalize``.
 
     Raises:
       ValueError: if the shapes do not broadcast.
+      IndexError: for an out-of-range index on the NumPy path.
 
     Examples:
       >>> print(unnormalize(PopArtState(jnp.array([1.0]), jnp.array([2.0]), jnp.ones(1)), jnp.array([2.0]), jnp.array([0])))
       [5.]
     """
+    if _all_host(normalized, state.shift, state.scale, indices):
+        shift, scale = np.asarray(state.shift)[indices], np.asarray(state.scale)[indices]
+        return scale * normalized + shift
     x, shift, scale = _broadcast_all(
         normalized, _gather(state.shift, indices), _gather(state.scale, indices)
     )
