@@ -93,13 +93,30 @@ def test_do_not_store_creator_keeps_param_out_of_tree():
     def skip(next_creator, shape, dtype, init, context):
         return hk.DO_NOT_STORE
 
+    def supply(next_getter, value, context):
+        assert value is hk.DO_NOT_STORE
+        return next_getter(context.original_init(context.original_shape, context.original_dtype))
+
     def f():
-        with hk.custom_creator(skip):
-            hk.get_parameter("w", [1], init=jnp.ones)
-        return hk.get_parameter("v", [1], init=jnp.ones)
+        with hk.custom_creator(skip), hk.custom_getter(supply):
+            w = hk.get_parameter("w", [1], init=jnp.ones)
+        return w + hk.get_parameter("v", [1], init=jnp.ones)
 
     params = hk.transform(f).init(None)
     assert list(params["~"]) == ["v"]
+
+
+def test_do_not_store_creator_without_getter_raises():
+    # dm-haiku 0.0.17 raises ValueError here too: get_parameter has no array to return.
+    def skip(next_creator, shape, dtype, init, context):
+        return hk.DO_NOT_STORE
+
+    def f():
+        with hk.custom_creator(skip):
+            return hk.get_parameter("w", [1], init=jnp.ones)
+
+    with pytest.raises(ValueError, match=r"get_parameter\('w'\).*DO_NOT_STORE"):
+        hk.transform(f).init(None)
 
 
 def test_custom_setter_modifies_and_can_drop_writes():

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import jax
+import jax.extend.core as jax_core
 import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
@@ -83,6 +84,17 @@ class _DoNotStore:
     def __reduce__(self):
         return "DO_NOT_STORE"
 
+    # Code that treats a creator's result as an array fails loudly on the sentinel.
+    @property
+    def shape(self) -> Any:
+        """Always raises: the sentinel is not an array."""
+        raise ValueError("haiku_core.DO_NOT_STORE is a sentinel, not an array: it has no shape.")
+
+    @property
+    def dtype(self) -> Any:
+        """Always raises: the sentinel is not an array."""
+        raise ValueError("haiku_core.DO_NOT_STORE is a sentinel, not an array: it has no dtype.")
+
 
 #: A custom creator/setter can return this to keep a value out of params/state.
 DO_NOT_STORE: Any = _DoNotStore()
@@ -101,9 +113,10 @@ class Frame:
     """State of one running ``init``/``apply`` (or of a wrapper's inner trace)."""
 
     __slots__ = (
+        "_eager",
         "concrete_inputs",
         "creators",
-        "eager",
+        "expected_traces",
         "fast",
         "getters",
         "initial_state",
@@ -118,6 +131,7 @@ class Frame:
         "state_creators",
         "state_getters",
         "suspicious",
+        "trace_state",
         "used_lifted",
     )
 
@@ -144,16 +158,57 @@ class Frame:
         # `fast`: apply mode with no interceptors -> get_parameter is a dict lookup.
         self.fast = not is_init
         # `eager`: True/False when known, None when unknown (apply: decided lazily).
-        self.eager: bool | None = None
+        self._eager: bool | None = None
         self.suspicious: list[str] = []
         self.inputs: Any = None
         self.concrete_inputs: bool | None = None
-        self.concrete_inputs: bool | None = None
+        # JAX's (opaque) trace state when the frame began; with ``check_jax_usage``
+        # every side-effecting call must run in it, or in the inner trace of a
+        # Haiku-aware wrapper (``expected_traces``, see :attr:`eager`).
+        self.trace_state: Any = jax_core.get_opaque_trace_state(convention="haiku")
+        self.expected_traces: list = []
         self.lift_prefix: str | None = None
         self.used_lifted: set = set()
 
     def refresh_fast(self) -> None:
         self.fast = not (self.is_init or self.getters or self.creators)
+
+    @property
+    def eager(self) -> bool | None:
+        """Whether the frame runs outside any JAX trace (None: not known yet).
+
+        Haiku-aware wrappers (``hk.vmap``, ``hk.scan`` ...) set it to False at the start
+        of their inner traced function; the trace current at that moment is then an
+        expected one for :meth:`check_usage`.
+        """
+        return self._eager
+
+    @eager.setter
+    def eager(self, value: bool | None) -> None:
+        if value is False:
+            self.expected_traces.append(jax_core.get_opaque_trace_state(convention="haiku"))
+        self._eager = value
+
+    def check_usage(self, what: str) -> None:
+        """With ``check_jax_usage``: raises if a raw JAX transform runs ``what`` here.
+
+        Args:
+          what: the public name of the calling function, for the error message.
+
+        Raises:
+          JaxUsageError: if the current JAX trace is neither the one the frame began
+            in nor the inner trace of a Haiku-aware wrapper.
+        """
+        if not _config.tls.config.check_jax_usage:
+            return
+        now = jax_core.get_opaque_trace_state(convention="haiku")
+        if now == self.trace_state or any(now == t for t in self.expected_traces):
+            return
+        raise JaxUsageError(
+            f"haiku_core: `{what}` was called inside a raw JAX transform or control-flow "
+            "function nested in the transformed function (hk.config check_jax_usage=True). "
+            + _RAW_TRANSFORM_HINT
+        )
 
     def inputs_concrete(self) -> bool:
         """True when no explicit input of init/apply is a tracer (computed once)."""
@@ -285,36 +340,6 @@ class SetterContext(NamedTuple):
 
 # ----------------------------------------------------------------------------- params
 
-_DTYPE_OK: dict = {}
-_JNP_F32 = jnp.float32
-_NP_F32 = np.dtype(np.float32)
-
-
-def _dtype_compatible(got: Any, expected: Any) -> bool:
-    key = (got, expected)
-    ok = _DTYPE_OK.get(key)
-    if ok is None:
-        try:
-            g = np.dtype(got)
-            e = np.dtype(expected) if expected is not None else np.dtype(np.float32)
-        except TypeError:
-            ok = True
-        else:
-
-            def kind(d: np.dtype) -> str:
-                if jnp.issubdtype(d, jnp.floating):
-                    return "f"
-                if jnp.issubdtype(d, jnp.complexfloating):
-                    return "c"
-                if jnp.issubdtype(d, jnp.integer):
-                    return "i"
-                return d.kind
-
-            ok = kind(g) == kind(e)
-        _DTYPE_OK[key] = ok
-    return ok
-
-
 def _missing_param(frame: Frame, bundle: str, name: str, what: str = "parameter") -> Exception:
     full = f"{bundle}/{name}"
     store = frame.params if what == "parameter" else (frame.state or {})
@@ -333,13 +358,6 @@ def _shape_mismatch(bundle: str, name: str, got: Any, shape: Any, dtype: Any) ->
         f"Parameter '{bundle}/{name}': the given value has shape {tuple(got)} but the module "
         f"expects shape {tuple(shape)} (dtype {np.dtype(dtype) if dtype is not None else 'float32'})."
         " Were the params created with different inputs or hyper-parameters?"
-    )
-
-
-def _dtype_mismatch(bundle: str, name: str, got: Any, dtype: Any) -> Exception:
-    return TypeError(
-        f"Parameter '{bundle}/{name}': the given value has dtype {np.dtype(got)} but the module "
-        f"expects a {np.dtype(dtype) if dtype is not None else 'float32'} parameter."
     )
 
 
@@ -365,8 +383,8 @@ def get_parameter(
 
     Raises:
       ValueError: outside a transform; if ``init`` is missing while creating; if the
-        parameter is missing from the params given to apply, or has another shape.
-      TypeError: if the given parameter's dtype kind (float/int/...) differs.
+        parameter is missing from the params given to apply; or if the value (after
+        any custom getters) does not have shape ``shape``.
     """
     frames = _local.frames
     if not frames:
@@ -374,6 +392,8 @@ def get_parameter(
     frame = frames[-1]
     bundle = frame.stack[-1][SCOPE]
     if frame.fast:
+        if _config.tls.config.check_jax_usage:
+            frame.check_usage("hk.get_parameter")
         try:
             value = frame.params[bundle][name]
         except (KeyError, TypeError):
@@ -381,17 +401,15 @@ def get_parameter(
         vshape = value.shape
         if vshape != shape and vshape != tuple(shape):
             raise _shape_mismatch(bundle, name, vshape, shape, dtype)
-        vdtype = value.dtype
-        if vdtype is not dtype:
-            if dtype is _JNP_F32:
-                dtype = _NP_F32
-            if vdtype != dtype and not _dtype_compatible(vdtype, dtype):
-                raise _dtype_mismatch(bundle, name, vdtype, dtype)
         return value
     return _get_parameter_slow(frame, bundle, name, shape, dtype, init)
 
 
 def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
+    if _config.tls.config.check_jax_usage:
+        frame.check_usage("hk.get_parameter")
+    if dtype is None:
+        dtype = jnp.float32
     if frame.lift_prefix is not None:
         bundle = frame.lift_prefix + bundle if bundle != ROOT_SCOPE else bundle
     full_name = f"{bundle}/{name}"
@@ -401,23 +419,31 @@ def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
     bundle_dict = params.get(bundle) if params is not None else None
     if bundle_dict is not None and name in bundle_dict:
         value = bundle_dict[name]
-        if tuple(value.shape) != shape:
-            raise _shape_mismatch(bundle, name, value.shape, shape, dtype)
-        if not frame.is_init and not _dtype_compatible(value.dtype, dtype):
-            raise _dtype_mismatch(bundle, name, value.dtype, dtype)
-    elif frame.is_init:
+    elif frame.is_init or frame.creators:
+        # Under apply a creator may still supply the value (and keep it out of the
+        # params with DO_NOT_STORE); anything it stores is an error there.
         if init is None:
-            raise ValueError(
-                f"hk.get_parameter('{name}') in module '{bundle}': an initializer must be "
-                "specified when the parameter is created (pass init=..., e.g. "
-                "hk.initializers.TruncatedNormal() or jnp.zeros)."
-            )
+            init = _no_init(frame, bundle, name)
         if frame.creators:
             ctx = _make_getter_ctx(frame, full_name, dtype, shape, init)
-            value = _run_chain(frame.creators, lambda s, d, i: i(s, d), (shape, dtype, init), ctx)
+            try:
+                value = _run_chain(
+                    frame.creators, lambda s, d, i: i(s, d), (shape, dtype, init), ctx
+                )
+            except MissingRNGError as e:
+                if frame.is_init:
+                    raise
+                raise _missing_param(frame, bundle, name) from e
         else:
             value = init(shape, dtype)
         if value is not DO_NOT_STORE:
+            if not frame.is_init:
+                raise _missing_param(frame, bundle, name)
+            if value is None:
+                raise ValueError(
+                    f"hk.get_parameter('{name}') in module '{bundle}': the initializer or "
+                    "custom creator returned None; parameters must be arrays."
+                )
             frame.note_tracer(f"parameter '{full_name}' was created", value)
             params.setdefault(bundle, {})[name] = value
     else:
@@ -426,7 +452,35 @@ def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
         if ctx is None:
             ctx = _make_getter_ctx(frame, full_name, dtype, shape, init)
         value = _run_chain(frame.getters, lambda v: v, (value,), ctx)
+    if value is None:
+        raise ValueError(
+            f"hk.get_parameter('{name}') in module '{bundle}': a custom getter returned None; "
+            "parameters must be arrays."
+        )
+    if value is DO_NOT_STORE:
+        raise ValueError(
+            f"hk.get_parameter('{name}') in module '{bundle}': a custom creator returned "
+            "DO_NOT_STORE and no custom getter replaced it with an array, so there is no "
+            "value to return. Install a custom_getter that supplies the value."
+        )
+    if tuple(value.shape) != shape:
+        raise _shape_mismatch(bundle, name, value.shape, shape, dtype)
     return value
+
+
+def _no_init(frame: Frame, bundle: str, name: str) -> Callable[[Any, Any], Any]:
+    """Stand-in for a missing initializer; it raises only if something calls it."""
+
+    def init(shape: Any, dtype: Any) -> Any:
+        if frame.is_init:
+            raise ValueError(
+                f"hk.get_parameter('{name}') in module '{bundle}': an initializer must be "
+                "specified when the parameter is created (pass init=..., e.g. "
+                "hk.initializers.TruncatedNormal() or jnp.zeros)."
+            )
+        raise _missing_param(frame, bundle, name)
+
+    return init
 
 
 def _make_getter_ctx(frame, full_name, dtype, shape, init):
@@ -506,6 +560,8 @@ def get_state(
     if not frames:
         raise _outside("hk.get_state")
     frame = frames[-1]
+    if _config.tls.config.check_jax_usage:
+        frame.check_usage("hk.get_state")
     state = _state_store(frame, "hk.get_state")
     bundle = frame.stack[-1][SCOPE]
     if frame.lift_prefix is not None and bundle != ROOT_SCOPE:
@@ -563,6 +619,8 @@ def set_state(name: str, value: Any) -> None:
     if not frames:
         raise _outside("hk.set_state")
     frame = frames[-1]
+    if _config.tls.config.check_jax_usage:
+        frame.check_usage("hk.set_state")
     state = _state_store(frame, "hk.set_state")
     bundle = frame.stack[-1][SCOPE]
     if frame.lift_prefix is not None and bundle != ROOT_SCOPE:
@@ -641,6 +699,52 @@ def is_prng_key(x: Any) -> bool:
     return dtype == np.uint32 and shape is not None and len(shape) >= 1 and shape[-1] == 2
 
 
+def _is_int_seed_array(x: Any) -> bool:
+    """A scalar int32 array (possibly traced) used as a seed."""
+    return getattr(x, "shape", None) == () and getattr(x, "dtype", None) == np.int32
+
+
+def _seq_key(key_or_seed: Any) -> jax.Array:
+    """Validates the seed or key given to :class:`PRNGSequence` and returns a key."""
+    if isinstance(key_or_seed, (int, np.integer)) and not isinstance(key_or_seed, bool):
+        return jax.random.PRNGKey(key_or_seed)
+    if _is_int_seed_array(key_or_seed):
+        return jax.random.PRNGKey(key_or_seed)
+    dtype = getattr(key_or_seed, "dtype", None)
+    shape = getattr(key_or_seed, "shape", None)
+    if dtype is None or shape is None:
+        raise ValueError(_SEQ_MSG.format(type=type(key_or_seed).__name__, value=key_or_seed))
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if tuple(shape):
+            raise ValueError(
+                "hk.PRNGSequence: key did not have expected shape and/or dtype: a typed key "
+                f"must be a single key of shape (), got shape {tuple(shape)} ({dtype}). Pass "
+                "one key, not a batch of keys."
+            )
+        return key_or_seed
+    expected = _raw_key_shape()
+    if tuple(shape) != expected or dtype != np.uint32:
+        raise ValueError(
+            "hk.PRNGSequence: key did not have expected shape and/or dtype: expected a raw "
+            f"key of shape {expected} and dtype uint32, got shape {tuple(shape)} and dtype "
+            f"{dtype}. Pass one key (e.g. jax.random.PRNGKey(0)), not a batch of keys."
+        )
+    return key_or_seed
+
+
+_RAW_KEY_SHAPES: dict[Any, tuple[int, ...]] = {}
+
+
+def _raw_key_shape() -> tuple[int, ...]:
+    """Shape of a raw ``jax.random.PRNGKey`` under the configured default PRNG impl."""
+    impl = jax.config.jax_default_prng_impl
+    shape = _RAW_KEY_SHAPES.get(impl)
+    if shape is None:
+        shape = tuple(jax.eval_shape(lambda: jax.random.PRNGKey(0)).shape)
+        _RAW_KEY_SHAPES[impl] = shape
+    return shape
+
+
 def to_prng_key(key_or_seed: Any, what: str) -> jax.Array:
     if isinstance(key_or_seed, (int, np.integer)) and not isinstance(key_or_seed, bool):
         return jax.random.PRNGKey(key_or_seed)
@@ -679,9 +783,10 @@ class PRNGSequence(Iterator[jax.Array]):
             self._key = to_prng_key(key, _SEQ_MSG)
             self._subkeys = collections.deque(subkeys)
         else:
-            self._key = to_prng_key(key_or_seed, _SEQ_MSG)
+            self._key = _seq_key(key_or_seed)
             self._subkeys = collections.deque()
         self._draws = 0
+        self._scoped = False
 
     def reserve(self, num: int) -> None:
         """Splits ``num`` keys now so the next ``num`` draws need no further split.
@@ -696,7 +801,7 @@ class PRNGSequence(Iterator[jax.Array]):
 
     def reserve_up_to_full(self) -> None:
         """Reserves keys until ``rng_reserve_size`` keys are held."""
-        self.reserve(_config._CONFIG.rng_reserve_size - len(self._subkeys))
+        self.reserve(_config.tls.config.rng_reserve_size - len(self._subkeys))
 
     @property
     def internal_state(self) -> tuple[jax.Array, tuple[jax.Array, ...]]:
@@ -715,7 +820,7 @@ class PRNGSequence(Iterator[jax.Array]):
 
     def __next__(self) -> jax.Array:
         if not self._subkeys:
-            self.reserve(_config._CONFIG.rng_reserve_size)
+            self.reserve(_config.tls.config.rng_reserve_size)
         self._draws += 1
         return self._subkeys.popleft()
 
@@ -750,6 +855,8 @@ def _rng_seq(frame: Frame, what: str) -> PRNGSequence:
 
 
 def _draw(frame: Frame, what: str, num: int | None) -> jax.Array:
+    if _config.tls.config.check_jax_usage:
+        frame.check_usage(what)
     seq = _rng_seq(frame, what)
     try:
         if num is None:
@@ -764,7 +871,10 @@ def _draw(frame: Frame, what: str, num: int | None) -> jax.Array:
             f"haiku_core: `{what}` found a random key that leaked out of an inner JAX "
             "transform. " + _RAW_TRANSFORM_HINT
         ) from e
-    frame.note_tracer("the rng sequence was advanced", seq._key)
+    if not seq._scoped:
+        # A sequence installed by hk.with_rng is local to its block (and may well be
+        # made of tracers there); only the transform's own sequence must stay clean.
+        frame.note_tracer("the rng sequence was advanced", seq._key)
     return key
 
 
@@ -825,6 +935,7 @@ def reserve_rng_keys(num: int) -> None:
       MissingRNGError: if init/apply got ``rng=None``.
     """
     frame = frame_or_raise("hk.reserve_rng_keys")
+    frame.check_usage("hk.reserve_rng_keys")
     _rng_seq(frame, "hk.reserve_rng_keys").reserve(int(num))
 
 
@@ -849,6 +960,7 @@ def replace_rng_sequence_state(state: tuple[jax.Array, Iterable[jax.Array]]) -> 
       MissingRNGError: if init/apply got ``rng=None``.
     """
     frame = frame_or_raise("hk.replace_rng_sequence_state")
+    frame.check_usage("hk.replace_rng_sequence_state")
     _rng_seq(frame, "hk.replace_rng_sequence_state").replace_internal_state(state)
 
 
@@ -866,10 +978,13 @@ class with_rng:
         key: a PRNG key or int seed; None removes the rng inside the block.
         """
         self._seq = None if key is None else PRNGSequence(key)
+        if self._seq is not None:
+            self._seq._scoped = True
         self._old: list = []
 
     def __enter__(self) -> None:
         frame = frame_or_raise("hk.with_rng")
+        frame.check_usage("hk.with_rng")
         self._old.append((frame, frame.rng))
         frame.rng = self._seq
 
@@ -881,3 +996,15 @@ class with_rng:
 from haiku_core._src.utils import set_public_module  # noqa: E402
 
 set_public_module(globals(), __all__, "haiku_core")
+
+# The interceptor context managers act on the frames defined above; they are also
+# reachable from this module, next to get_parameter/get_state which they wrap.
+from haiku_core._src.interception import (  # noqa: E402
+    custom_creator as custom_creator,
+)
+from haiku_core._src.interception import (  # noqa: E402
+    custom_getter as custom_getter,
+)
+from haiku_core._src.interception import (  # noqa: E402
+    custom_setter as custom_setter,
+)

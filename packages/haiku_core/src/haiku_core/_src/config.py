@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @dataclasses.dataclass
@@ -30,13 +35,35 @@ class Config:
     restore_flatmap: bool = False
     rng_reserve_size: int = 1
 
+    @classmethod
+    def default(cls) -> Config:
+        """Returns a new :class:`Config` holding the default value of every option."""
+        return cls()
 
-_CONFIG = Config()
+
+# Each thread has its own Config. The thread that imports this module (normally
+# the main thread) owns ``main_thread_config``; any other thread starts from a
+# copy of it, taken the first time that thread reads its config.
+main_thread_config = Config.default()
+
+
+class _PerThread(threading.local):
+    def __init__(self) -> None:
+        super().__init__()
+        self.config = dataclasses.replace(main_thread_config)
+
+
+tls = _PerThread()
+tls.config = main_thread_config
 
 
 def get_config() -> Config:
-    """Returns the live global :class:`Config` object."""
-    return _CONFIG
+    """Returns the live :class:`Config` of the calling thread.
+
+    Returns:
+      The config object; changing its fields changes behaviour in this thread.
+    """
+    return tls.config
 
 
 def _validate(check_jax_usage, module_auto_repr, restore_flatmap, rng_reserve_size) -> dict:
@@ -88,10 +115,9 @@ def set(
     for k, v in _validate(
         check_jax_usage, module_auto_repr, restore_flatmap, rng_reserve_size
     ).items():
-        setattr(_CONFIG, k, v)
+        setattr(get_config(), k, v)
 
 
-@contextlib.contextmanager
 def context(
     *,
     check_jax_usage: bool | None = None,
@@ -111,19 +137,58 @@ def context(
       TypeError: if an option has the wrong type.
       ValueError: if ``rng_reserve_size`` < 1.
     """
-    updates = _validate(check_jax_usage, module_auto_repr, restore_flatmap, rng_reserve_size)
-    old = {k: getattr(_CONFIG, k) for k in updates}
-    for k, v in updates.items():
-        setattr(_CONFIG, k, v)
+    return assign(
+        **_validate(check_jax_usage, module_auto_repr, restore_flatmap, rng_reserve_size)
+    )
+
+
+@contextlib.contextmanager
+def assign(**overrides: Any) -> Iterator[None]:
+    """Overrides config fields of the calling thread inside a ``with`` block.
+
+    Args:
+      **overrides: ``field=value`` pairs (names of :class:`Config` fields).
+
+    Raises:
+      AttributeError: for a name that is not a config option.
+    """
+    cfg = get_config()
+    for name in overrides:
+        if not hasattr(cfg, name):
+            raise AttributeError(f"haiku_core.config: unknown config option {name!r}.")
+    previous = {name: getattr(cfg, name) for name in overrides}
+    for name, value in overrides.items():
+        setattr(cfg, name, value)
     try:
         yield
     finally:
-        for k, v in old.items():
-            setattr(_CONFIG, k, v)
+        for name, value in previous.items():
+            setattr(cfg, name, value)
+
+
+def with_config(**overrides: Any) -> Callable[[_F], _F]:
+    """Decorator: runs the decorated function under :func:`assign` ``(**overrides)``.
+
+    Args:
+      **overrides: ``field=value`` pairs (names of :class:`Config` fields).
+
+    Returns:
+      A decorator.
+    """
+
+    def decorator(f: _F) -> _F:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with assign(**overrides):
+                return f(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
 
 
 def _swap(name: str, value) -> object:
-    old = getattr(_CONFIG, name)
+    old = getattr(get_config(), name)
     set(**{name: value})
     return old
 

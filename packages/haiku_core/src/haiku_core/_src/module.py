@@ -13,7 +13,6 @@ Naming (checkpoint compatible with dm-haiku 0.0.17):
 
 from __future__ import annotations
 
-import abc
 import contextlib
 import functools
 import inspect
@@ -309,11 +308,19 @@ def set_mixed_precision_active(active: bool) -> None:
 _SKIP = frozenset({"__init__", "__new__", "__init_subclass__", "__repr__", "__getattr__"})
 
 
-class ModuleMetaclass(abc.ABCMeta):
+# Deriving from Protocol's metaclass (itself an ABCMeta) lets a module class also
+# list a ``typing.Protocol`` among its bases without a metaclass conflict.
+_ProtocolMeta = type(Protocol)
+
+
+class ModuleMetaclass(_ProtocolMeta):
     """Wraps module methods so they run in the module's scope."""
 
     def __new__(mcs, name, bases, clsdict, **kwargs):
         owner: list = [None]
+        # Module classes are concrete classes even when a Protocol is among their
+        # bases; this keeps isinstance() on them an ordinary class check.
+        clsdict.setdefault("_is_protocol", False)
         if clsdict.get("__module__") == __name__ and name == "Module":
             # The base class's own helpers (params_dict, ...) are not scoped methods.
             cls = super().__new__(mcs, name, bases, clsdict, **kwargs)
@@ -428,6 +435,20 @@ class Module(metaclass=ModuleMetaclass):
         if top[MODULE] is self:
             top[SCOPE] = full
 
+    def __post_init__(self) -> None:
+        """Names a ``@dataclasses.dataclass`` module after its generated ``__init__``.
+
+        The dataclass field ``name`` (when the class declares one) is used as the
+        module name; afterwards it holds the last component of :attr:`module_name`.
+        """
+        if self._hk_name is not None:
+            return
+        requested = self.__dict__.get("name")
+        Module.__init__(self, name=requested)
+        if not isinstance(type(self).__dict__.get("name", None), property):
+            # A dataclass field shadows the ``name`` property: keep the field in step.
+            self.__dict__["name"] = self._hk_name.rsplit("/", 1)[-1]
+
     @property
     def module_name(self) -> str:
         """The full path of this module, e.g. ``"mlp/~/linear_0"``."""
@@ -455,7 +476,7 @@ class Module(metaclass=ModuleMetaclass):
         return _owned(base.frame_or_raise("Module.state_dict").state, self._hk_name)
 
     def __repr__(self) -> str:
-        if not _config._CONFIG.module_auto_repr:
+        if not _config.tls.config.module_auto_repr:
             return object.__repr__(self)
         args, kwargs = getattr(self, "_hk_ctor", ((), {}))
         try:
@@ -564,20 +585,45 @@ def name_scope(name: str, *, method_name: str = "__call__") -> Iterator[None]:
 # ----------------------------------------------------------------------------- helpers
 
 
+class _ProtocolOnly(Protocol):
+    """Base of protocols that concrete classes must not inherit from.
+
+    A class deriving from such a protocol must list ``Protocol`` among its own bases
+    (i.e. be a protocol itself); concrete classes satisfy the protocol structurally.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if Protocol not in cls.__bases__:
+            bases = ", ".join(b.__name__ for b in cls.__bases__)
+            raise TypeError(
+                f"{cls.__name__} derives from a haiku_core protocol ({bases}) without being a "
+                "Protocol itself. Protocols are matched structurally, so implement the "
+                "methods instead; to define a new protocol, also derive from Protocol: "
+                f"`class {cls.__name__}({bases}, Protocol)`."
+            )
+
+
 @runtime_checkable
-class ModuleProtocol(Protocol):
-    """Protocol for module-like objects."""
+class ModuleProtocol(_ProtocolOnly, Protocol):
+    """Protocol for module-like objects (anything with ``params_dict``/``state_dict``)."""
 
-    def params_dict(self) -> Mapping[str, jax.Array]: ...
+    def params_dict(self) -> Mapping[str, jax.Array]:
+        """Params of the module and its submodules, flat: ``{"path/name": array}``."""
+        ...
 
-    def state_dict(self) -> Mapping[str, jax.Array]: ...
+    def state_dict(self) -> Mapping[str, jax.Array]:
+        """State of the module and its submodules, flat: ``{"path/name": array}``."""
+        ...
 
 
 @runtime_checkable
 class SupportsCall(ModuleProtocol, Protocol):
     """Protocol for callable module-like objects."""
 
-    def __call__(self, *args, **kwargs): ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Runs the module."""
+        ...
 
 
 class CallableModule(Module):
@@ -594,50 +640,128 @@ def to_module(f: Callable[..., Any]) -> type[CallableModule]:
       f: a function (may call get_parameter, other modules ...).
 
     Returns:
-      A Module subclass named after ``f``; instances take ``name=``.
+      A Module subclass; instances take an optional ``name`` (default: the
+      function's ``__name__``) and calling them runs ``f``.
+
+    Example:
+      >>> # Bias = hk.to_module(bias_fn); y = Bias(name="bias")(x)
     """
 
-    def __call__(self, *args, **kwargs):
-        return f(*args, **kwargs)
+    class ToModuleWrapper(CallableModule):
+        """Module produced by `hk.to_module`."""
 
-    cls_name = getattr(f, "__name__", "to_module")
-    # Default name: the function's own name (snake_case already).
-    cls = ModuleMetaclass(cls_name, (CallableModule,), {"__call__": __call__, "__doc__": f.__doc__})
-    _CLASS_NAMES[cls] = _split_numbered(cls_name)
-    return cls
+        def __init__(self, name: str | None = None):
+            if name is None:
+                name = f.__name__
+            elif not isinstance(name, str):
+                raise TypeError(
+                    f"hk.to_module({getattr(f, '__name__', f)!r}): expected a string name as "
+                    f"the constructor's first argument, got: {name}. hk.to_module returns a "
+                    "class; build an instance first (`mod = cls(); out = mod(x)`)."
+                )
+            super().__init__(name=name)
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            return f(*args, **kwargs)
+
+    if getattr(f, "__doc__", None):
+        ToModuleWrapper.__doc__ = f.__doc__
+    call = ToModuleWrapper.__dict__["__call__"]
+    functools.update_wrapper(call, f)
+    call._hk_wrapped = True  # type: ignore[attr-defined]
+    return ToModuleWrapper
 
 
 class Deferred:
-    """Builds a module on first use, in the name scope of the first caller.
+    """Builds a module on first use, named as if built where the Deferred was made.
+
+    The factory runs the first time ``__call__`` (or another of ``call_methods``)
+    is used or :attr:`target` is read. When the ``Deferred`` was constructed inside
+    a module or name scope, the target is built (and named) in that scope;
+    otherwise in the scope of its first use. Once built, attribute reads, writes and
+    deletes are forwarded to the target.
 
     Example:
       >>> # d = Deferred(lambda: hk.Linear(3)); y = d(x)
     """
 
     def __init__(self, factory: Callable[[], T], call_methods: Sequence[str] = ("__call__",)):
-        """Args:
-        factory: builds the target module (called once).
-        call_methods: method names that are forwarded to the target.
+        """Stores the factory; nothing is built yet.
+
+        Args:
+          factory: builds the target module (called once, without arguments).
+          call_methods: method names whose first call builds the target and then
+            calls the same method on it (``__call__`` is always forwarded).
         """
         self._factory = factory
+        frames = _local.frames
+        # Made inside a module or name scope: the target is named as if built there.
+        # Made at the top level: it is named where it is first used.
+        if frames and len(frames[-1].stack) > 1:
+            self._hk_scope = (frames[-1], tuple(frames[-1].stack))
+        else:
+            self._hk_scope = None
+        for method_name in call_methods:
+            if method_name == "__call__":
+                continue  # special methods are looked up on the type; see __call__
+            setattr(self, method_name, _build_then_call(self, method_name))
         self._target = None
-        self._call_methods = set(call_methods)
 
     @property
     def target(self) -> Any:
-        """The built module (built on first access)."""
+        """The built module (the factory runs on first access)."""
         if self._target is None:
-            self._target = self._factory()
+            saved = self.__dict__.get("_hk_scope")
+            frames = _local.frames
+            if saved is not None and frames and frames[-1] is saved[0]:
+                frame = frames[-1]
+                current = frame.stack
+                frame.stack = list(saved[1])
+                try:
+                    target = self._factory()
+                finally:
+                    frame.stack = current
+            else:
+                target = self._factory()
             self._factory = None
+            self._target = target
         return self._target
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.target(*args, **kwargs)
 
-    def __getattr__(self, name: str):
-        if name != "_call_methods" and name in self._call_methods:
-            return getattr(self.target, name)
-        raise AttributeError(f"'Deferred' object has no attribute '{name}'")
+    def __str__(self) -> str:
+        return f"Deferred({self.target})"
+
+    def __repr__(self) -> str:
+        return f"Deferred({self.target!r})"
+
+    def __getattr__(self, name: str) -> Any:
+        target = self.__dict__.get("_target")
+        if name != "_target" and target is not None:
+            return getattr(target, name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        target = self.__dict__.get("_target")
+        if name != "_target" and target is not None:
+            setattr(target, name, value)
+        else:
+            object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        target = self.__dict__.get("_target")
+        if name != "_target" and target is not None:
+            delattr(target, name)
+        else:
+            object.__delattr__(self, name)
+
+
+def _build_then_call(deferred: Deferred, method_name: str) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(deferred.target, method_name)(*args, **kwargs)
+
+    return call
 
 
 from haiku_core._src.utils import set_public_module  # noqa: E402

@@ -103,7 +103,12 @@ def _check_rng(rng: Any, msg: str) -> PRNGSequence | None:
         return None
     if isinstance(rng, PRNGSequence):
         return rng
-    return PRNGSequence(base.to_prng_key(rng, msg))
+    try:
+        return PRNGSequence(rng)
+    except ValueError as e:
+        raise ValueError(
+            msg.format(type=type(rng).__name__, value=rng) + f" ({e})"
+        ) from e
 
 
 def _signature(f: Callable, leading: list[str], returns: Any) -> inspect.Signature | None:
@@ -151,7 +156,7 @@ def _strict_interceptor(next_f, args, kwargs, ctx):
 
 
 def _call(f: Callable, frame: Frame, args: tuple, kwargs: dict) -> Any:
-    if not _config._CONFIG.check_jax_usage:
+    if not _config.tls.config.check_jax_usage:
         return f(*args, **kwargs)
     with hk_module.intercept_methods(_strict_interceptor):
         return f(*args, **kwargs)
@@ -211,7 +216,7 @@ def transform_with_state(f: Callable[..., Any]) -> TransformedWithState:
         current = {k: dict(v) for k, v in state.items()}
         frame = Frame(params, current, state, rng, False)
         frame.inputs = (params, state, args, kwargs, rng and rng._key)
-        if _config._CONFIG.check_jax_usage:
+        if _config.tls.config.check_jax_usage:
             frame.eager = _under_no_trace(frame.inputs)
         frames = _local.frames
         frames.append(frame)
@@ -270,7 +275,7 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
             params = {}
         frame = Frame(params, None, None, rng, False)
         frame.inputs = (params, args, kwargs, rng and rng._key)
-        if _config._CONFIG.check_jax_usage:
+        if _config.tls.config.check_jax_usage:
             frame.eager = _under_no_trace(frame.inputs)
         frames = _local.frames
         frames.append(frame)

@@ -10,13 +10,27 @@ import jax
 __all__ = [
     "Initializer",
     "LiftingModuleType",
+    "ModuleProtocol",
     "MutableParams",
     "MutableState",
     "PRNGKey",
     "PadFn",
     "Params",
     "State",
+    "SupportsCall",
 ]
+
+# The module protocols live next to hk.Module (which imports this file through
+# its dependencies); they are served from there on first access.
+_FROM_MODULE = ("ModuleProtocol", "SupportsCall")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_MODULE:
+        from haiku_core._src import module
+
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: Read-only two-level mapping: module path -> parameter name -> array.
 Params = Mapping[str, Mapping[str, jax.Array]]
