@@ -340,6 +340,7 @@ class SetterContext(NamedTuple):
 
 # ----------------------------------------------------------------------------- params
 
+
 def _missing_param(frame: Frame, bundle: str, name: str, what: str = "parameter") -> Exception:
     full = f"{bundle}/{name}"
     store = frame.params if what == "parameter" else (frame.state or {})

@@ -137,9 +137,7 @@ def context(
       TypeError: if an option has the wrong type.
       ValueError: if ``rng_reserve_size`` < 1.
     """
-    return assign(
-        **_validate(check_jax_usage, module_auto_repr, restore_flatmap, rng_reserve_size)
-    )
+    return assign(**_validate(check_jax_usage, module_auto_repr, restore_flatmap, rng_reserve_size))
 
 
 @contextlib.contextmanager

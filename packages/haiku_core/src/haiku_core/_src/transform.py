@@ -106,9 +106,7 @@ def _check_rng(rng: Any, msg: str) -> PRNGSequence | None:
     try:
         return PRNGSequence(rng)
     except ValueError as e:
-        raise ValueError(
-            msg.format(type=type(rng).__name__, value=rng) + f" ({e})"
-        ) from e
+        raise ValueError(msg.format(type=type(rng).__name__, value=rng) + f" ({e})") from e
 
 
 def _signature(f: Callable, leading: list[str], returns: Any) -> inspect.Signature | None:

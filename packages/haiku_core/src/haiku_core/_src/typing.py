@@ -10,14 +10,12 @@ import jax
 __all__ = [
     "Initializer",
     "LiftingModuleType",
-    "ModuleProtocol",
     "MutableParams",
     "MutableState",
     "PRNGKey",
     "PadFn",
     "Params",
     "State",
-    "SupportsCall",
 ]
 
 # The module protocols live next to hk.Module (which imports this file through
@@ -31,6 +29,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Read-only two-level mapping: module path -> parameter name -> array.
 Params = Mapping[str, Mapping[str, jax.Array]]
