@@ -93,7 +93,9 @@ class _Normal:
         self.batch_shape = self.loc.shape
 
     def sample(self, seed, sample_shape):
-        shape = (sample_shape, *self.batch_shape)
+        # sample_shape: an int or a tuple of ints (as distrax accepts).
+        sample_shape = (sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape)
+        shape = (*sample_shape, *self.batch_shape)
         loc, scale = jnp.broadcast_to(self.loc, shape), jnp.broadcast_to(self.scale, shape)
         return loc + scale * jax.random.normal(seed, shape)
 
