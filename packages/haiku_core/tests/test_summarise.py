@@ -88,19 +88,87 @@ def test_to_dot_mentions_modules_and_ops():
 def test_jaxpr_info_flops_and_params_per_module():
     t = hk.transform(f)
     params = t.init(None, X)
-    info = jaxpr_info.make_model_info(t.apply)(params, None, X)
+
+    def run(params, x):
+        return t.apply(params, None, x)
+
+    info = jaxpr_info.make_model_info(run)(params, X)
     (net_expr,) = [e for e in info.expressions if e.submodule is not None]
     net = net_expr.submodule
     assert net.name == "net" and net.total_param_size == 26
-    subs = {e.submodule.name: e.submodule for e in net.expressions if e.submodule is not None}
-    # dense: dot 2*2*4*3 = 48 flops + add 8; dense_1: dot 2*2*2*4 = 32 + add 4.
-    assert subs["net/dense"].flops == 48 + 8
-    assert subs["net/dense_1"].flops == 32 + 4
-    text = jaxpr_info.format_module(info)
-    assert "net/dense_1" in text and "dot_general" in text
+    assert info.flops is None  # no compute_flops: no flops anywhere
+    # dm-haiku 0.0.17's format_module output for the same model (checked by hand).
+    assert (
+        jaxpr_info.format_module(info).strip()
+        == """
+run
+  net 26 params
+    dense 16 params
+      dot_general in f32[2,3], f32[3,4], out f32[2,4]
+      broadcast_in_dim in f32[4], out f32[2,4]
+      add in f32[2,4], f32[2,4], out f32[2,4]
+    custom_jvp
+      relu
+        max in f32[2,4], f32[], out f32[2,4]
+    dense_1 10 params
+      dot_general in f32[2,4], f32[4,2], out f32[2,2]
+      broadcast_in_dim in f32[2], out f32[2,2]
+      add in f32[2,2], f32[2,2], out f32[2,2]
+""".strip()
+    )
     page = jaxpr_info.as_html_page(info, min_flop=0)
     assert page.startswith("<!DOCTYPE html>") and jaxpr_info.css() in page
-    assert jaxpr_info.js() in page and "net/dense" in jaxpr_info.as_html(info)
+    assert jaxpr_info.js() in page and "dense_1" in jaxpr_info.as_html(info)
+
+
+def test_jaxpr_info_compute_flops_methods_and_scan():
+    class Twice(hk.Module):
+        def __call__(self, x):
+            b = hk.get_parameter("b", [x.shape[-1]], init=jnp.ones)
+            return x + jnp.broadcast_to(b, x.shape)
+
+        def other(self, x):
+            return self(x) * 2
+
+    t = hk.transform(lambda x: Twice().other(x))
+    params = t.init(None, X)
+
+    def run(params, x):
+        return t.apply(params, None, x)
+
+    def out_size(eqn, expr):
+        del expr
+        return int(sum(np.prod(v.aval.shape) for v in eqn.outvars))
+
+    info = jaxpr_info.make_model_info(run, name="net_fn", compute_flops=out_size)(params, X)
+    # dm-haiku 0.0.17 output (checked by hand): the method scope encloses the module's.
+    assert (
+        jaxpr_info.format_module(info).strip()
+        == """
+net_fn 18 flops
+  other 18 flops
+    twice 18 flops
+      twice 12 flops
+        broadcast_in_dim 6 flops in f32[3], out f32[2,3]
+        add 6 flops in f32[2,3], f32[2,3], out f32[2,3]
+      mul 6 flops in f32[2,3], f32[], out f32[2,3]
+""".strip()
+    )
+
+    def g(x):
+        return jax.lax.scan(lambda c, y: (c + jnp.sin(y), None), 0.0, x)[0]
+
+    scan_info = jaxpr_info.make_model_info(g, compute_flops=out_size)(jnp.ones([5]))
+    assert (
+        jaxpr_info.format_module(scan_info).strip()
+        == """
+g 15 flops
+  scan length=5 unroll=1 3 flops
+    sin 1 flops in f32[], out f32[]
+    convert_element_type 1 flops in f32[], out f32[]
+    add 1 flops in f32[], f32[], out f32[]
+""".strip()
+    )
 
 
 def test_testing_transform_and_run():

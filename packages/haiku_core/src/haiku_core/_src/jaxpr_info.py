@@ -75,114 +75,207 @@ class Expression:
     name_stack: Sequence[str] = dataclasses.field(default_factory=list)
 
 
-_ELEMENTWISE_FREE = {
-    "reshape",
-    "broadcast_in_dim",
-    "squeeze",
-    "transpose",
-    "convert_element_type",
-    "slice",
-    "concatenate",
-    "pad",
-    "copy",
-    "select_n",
-    "iota",
-    "gather",
-    "dynamic_slice",
-    "dynamic_update_slice",
-    "expand_dims",
-    "stop_gradient",
-}
+# Primitives whose body is shown as a nested block: primitive -> (title, body, multiplier).
+def _nested_block(eqn: Any) -> tuple[str, Any, int] | None:
+    """``(title, body jaxpr, flops multiplier)`` for call-like equations, else None."""
+    name = eqn.primitive.name
+    p = eqn.params
+    if name in ("named_call", "xla_call"):
+        return p["name"], p["call_jaxpr"], 1
+    if name in ("remat_call", "xla_pmap"):
+        return f"{name} {p['name']}", p["call_jaxpr"], 1
+    if name in ("remat2", "checkpoint"):
+        return "remat", p["jaxpr"], 1
+    if name == "while":
+        return "while", p["body_jaxpr"], 1
+    if name == "scan":
+        length, unroll = p["length"], p["unroll"]
+        steps = length // unroll if isinstance(unroll, int) and unroll > 0 else length
+        return f"scan length={length} unroll={unroll}", p["jaxpr"], steps
+    if name in ("jit", "pjit"):
+        return p["name"], p["jaxpr"], 1
+    if name == "shard_map":
+        return "shard_map", p["jaxpr"], p["mesh"].size
+    if name in ("custom_jvp_call", "custom_vjp_call"):
+        return name[: -len("_call")], p["call_jaxpr"], 1
+    if name in ("custom_jvp_call_jaxpr", "custom_vjp_call_jaxpr"):
+        return name[: -len("_call_jaxpr")], p["fun_jaxpr"], 1
+    return None
 
 
-def _size(aval: Any) -> int:
-    shape = getattr(aval, "shape", ())
-    return int(np.prod(shape, dtype=np.int64)) if shape else 1
+def _open(jaxpr: Any) -> Any:
+    """The open jaxpr of a (closed) jaxpr."""
+    inner = getattr(jaxpr, "jaxpr", None)
+    return inner if inner is not None and hasattr(inner, "eqns") else jaxpr
 
 
-def _sub_jaxprs(eqn: Any) -> list[Any]:
-    out = []
-    for v in eqn.params.values():
-        for item in v if isinstance(v, (tuple, list)) else (v,):
-            inner = getattr(item, "jaxpr", None)
-            if inner is not None and hasattr(inner, "eqns"):
-                out.append(inner)
-            elif hasattr(item, "eqns"):
-                out.append(item)
+def _letters(n: int) -> str:
+    """0 -> 'a', 25 -> 'z', 26 -> 'ba', ... (the variable naming of the text format)."""
+    out = ""
+    while not out or n:
+        n, i = divmod(n, 26)
+        out = chr(ord("a") + i) + out
     return out
 
 
-def _default_flops(eqn: Any) -> int | None:
-    name = eqn.primitive.name
-    outs = [v.aval for v in eqn.outvars]
-    if name == "dot_general":
-        (lc, _), _ = eqn.params["dimension_numbers"]
-        lhs = eqn.invars[0].aval
-        contract = int(np.prod([lhs.shape[d] for d in lc], dtype=np.int64)) if lc else 1
-        return 2 * _size(outs[0]) * contract
-    if name == "conv_general_dilated":
-        rhs = eqn.invars[1].aval
-        out_features = rhs.shape[eqn.params["dimension_numbers"].rhs_spec[0]]
-        return 2 * _size(outs[0]) * (_size(rhs) // max(out_features, 1))
-    subs = _sub_jaxprs(eqn)
-    if subs:
-        totals = [_jaxpr_flops(j) for j in subs]
-        if any(t is None for t in totals):
-            return None
-        if name == "scan":
-            return int(eqn.params.get("length", 1)) * sum(totals)  # type: ignore[arg-type]
-        if name == "cond":
-            return max(totals)  # type: ignore[type-var]
-        if name == "while":
-            return None
-        return sum(totals)  # type: ignore[arg-type]
-    if name in _ELEMENTWISE_FREE:
-        return 0
-    return sum(_size(o) for o in outs)
+def _order_key(name: str) -> tuple[int, str]:
+    return (1000 if name == "_" else len(name), name)
 
 
-def _jaxpr_flops(jaxpr: Any) -> int | None:
-    total = 0
+def _shape_text(atom: Any) -> str:
+    return atom.aval.str_short().replace("float", "f")
+
+
+def _is_literal(atom: Any) -> bool:
+    return type(atom).__name__ == "Literal"
+
+
+def _is_drop(atom: Any) -> bool:
+    return type(atom).__name__ == "DropVar"
+
+
+def _describe_jaxpr(jaxpr: Any, compute_flops: Any, module: Module) -> int | None:
+    """Fills ``module.expressions`` with the live equations of ``jaxpr`` in definition
+    order; returns the summed flops (None without ``compute_flops``)."""
+    jaxpr = _open(jaxpr)
+    index: dict[Any, int] = {}
+    for v in [*jaxpr.constvars, *jaxpr.invars]:
+        index[v] = len(index)
     for eqn in jaxpr.eqns:
-        f = _default_flops(eqn)
-        if f is None:
-            return None
-        total += f
+        for v in eqn.outvars:
+            if not _is_drop(v):
+                index[v] = len(index)
+
+    def name_of(atom: Any) -> str:
+        if _is_drop(atom):
+            return "_"
+        if _is_literal(atom):
+            return str(atom)
+        return _letters(index[atom])
+
+    # Equations that the outputs depend on (walked backwards).
+    needed = {v for v in jaxpr.outvars if not _is_literal(v)}
+    live = []
+    for eqn in reversed(jaxpr.eqns):
+        if any(v in needed for v in eqn.outvars if not _is_drop(v)):
+            live.append(eqn)
+            needed.update(v for v in eqn.invars if not _is_literal(v))
+    live.reverse()
+
+    total: int | None = None if compute_flops is None else 0
+    expressions = []
+    for eqn in live:
+        outs = sorted((name_of(v) for v in eqn.outvars), key=_order_key)
+        ins = [name_of(v) for v in eqn.invars]
+        stack = str(eqn.source_info.name_stack)
+        expr = Expression(
+            primitive=eqn.primitive.name,
+            invars=" ".join(ins) if len(ins) < 10 else f"{len(ins)} inputs",
+            outvars=" ".join(outs)
+            if len(outs) < 10
+            else f"{outs[0]}, {len(outs) - 1} more outputs",
+            first_outvar=outs[0] if outs else "_",
+            name_stack=stack.split("/") if stack else [],
+        )
+        block = _nested_block(eqn)
+        if block is not None:
+            title, body, multiplier = block
+            expr.submodule = Module(name=title)
+            flops = _describe_jaxpr(body, compute_flops, expr.submodule)
+            if flops is not None:
+                flops *= multiplier
+            expr.submodule.flops = flops
+            expr.flops = flops
+            if compute_flops is not None and not flops:
+                continue  # blocks without any counted work are left out
+        else:
+            details = []
+            if eqn.invars:
+                details.append("in " + ", ".join(_shape_text(v) for v in eqn.invars))
+            if eqn.outvars:
+                details.append("out " + ", ".join(_shape_text(v) for v in eqn.outvars))
+            expr.details = ", ".join(details)
+            expr.params.update({k: str(v) for k, v in eqn.params.items()})
+            flops = None if compute_flops is None else compute_flops(eqn, expr)
+            expr.flops = flops
+        if total is not None and flops is not None:
+            total += flops
+        expressions.append(expr)
+    expressions.sort(key=lambda e: _order_key(e.first_outvar))
+    module.expressions.extend(expressions)
+    module.flops = total
     return total
 
 
-class _Names:
-    """Short, stable names (a, b, ..., z, ba, ...) for jaxpr variables."""
+def _group_by_name_stack(module: Module) -> None:
+    """Nests each expression under ``name_scope`` blocks following its name stack.
 
-    def __init__(self) -> None:
-        self.names: dict[int, str] = {}
+    Consecutive expressions sharing a name-stack prefix share the blocks; the flops
+    of every expression are added to all blocks that enclose it.
+    """
+    flat = list(module.expressions)
+    module.expressions.clear()
+    if module.flops:
+        module.flops = 0
+    open_blocks = [module]
+    for e in flat:
+        if e.submodule is not None:
+            _group_by_name_stack(e.submodule)
+        del open_blocks[len(e.name_stack) + 1 :]
+        for depth, part in enumerate(e.name_stack, start=1):
+            if depth < len(open_blocks) and open_blocks[depth].name != part:
+                del open_blocks[depth:]
+            if depth == len(open_blocks):
+                block = Module(name=part)
+                open_blocks[-1].expressions.append(
+                    Expression(primitive="name_scope", invars="", outvars="", submodule=block)
+                )
+                open_blocks.append(block)
+        open_blocks[-1].expressions.append(e)
+        if e.flops:
+            for m in open_blocks:
+                m.flops = (m.flops or 0) + e.flops
 
-    def __call__(self, v: Any) -> str:
-        if not hasattr(v, "aval") or type(v).__name__ == "Literal":
-            return str(getattr(v, "val", v))
-        key = id(v)
-        if key not in self.names:
-            n, out = len(self.names), ""
-            while True:
-                out = chr(ord("a") + n % 26) + out
-                n //= 26
-                if n == 0:
-                    break
-            self.names[key] = out
-        aval = v.aval
-        short = aval.str_short() if hasattr(aval, "str_short") else str(aval)
-        return f"{self.names[key]}:{short}"
+
+def _short_spec(x: Any) -> str:
+    dtype = np.dtype(x.dtype)
+    return f"{_DTYPE_SHORT.get(dtype.name, dtype.name)}[{','.join(str(d) for d in x.shape)}]"
 
 
-def _var(v: Any) -> str:
-    return _NAMES(v)
+_DTYPE_SHORT = {
+    "float16": "f16",
+    "float32": "f32",
+    "float64": "f64",
+    "bfloat16": "bf16",
+    "int8": "s8",
+    "int16": "s16",
+    "int32": "s32",
+    "int64": "s64",
+    "uint8": "u8",
+    "uint32": "u32",
+    "bool": "bool",
+}
 
 
-_NAMES = _Names()
+def _size_of(x: Any) -> int:
+    return int(np.prod(x.shape, dtype=np.int64)) if x.shape else 1
 
 
-def _fmt_spec(x: Any) -> str:
-    return f"{np.dtype(x.dtype).name}[{','.join(str(d) for d in x.shape)}]"
+def _attach_sizes(block: Module, path: str, infos: dict[str, tuple[dict, dict]]) -> None:
+    """Sets param/state totals of ``block`` (module path ``path``) and its children."""
+    if path in infos:
+        params, state = infos[path]
+        block.total_param_size = sum(_size_of(v) for v in params.values())
+        block.total_state_size = sum(_size_of(v) for v in state.values())
+        block.param_info = {
+            k.replace("/~/", "/").replace(path, "."): _short_spec(v) for k, v in params.items()
+        }
+        block.state_info = {
+            k.replace("/~/", "/").replace(path, "."): _short_spec(v) for k, v in state.items()
+        }
+    for e in block.expressions:
+        if e.submodule is not None:
+            _attach_sizes(e.submodule, f"{path}/{e.submodule.name}", infos)
 
 
 def make_model_info(
@@ -194,13 +287,18 @@ def make_model_info(
 ) -> Callable[..., Module]:
     """Wraps ``f`` so calling it traces it and returns a :class:`Module` info tree.
 
+    Every Haiku module method call shows up as a nested block named after the
+    module (its last name component; a method other than ``__call__`` adds an
+    enclosing block named after the method), as do ``jax.named_scope``/``jax.named_call`` scopes and
+    call-like primitives (jit, scan, while, remat, custom_jvp/vjp ...). Only
+    equations the outputs depend on are listed, in definition order.
+
     Args:
-      f: a JAX function, typically a transformed ``apply`` (modules it runs are
-        grouped when ``include_module_info``).
+      f: a JAX function, typically a transformed ``apply``.
       name: root name (default: ``f.__name__``).
-      include_module_info: group equations by the Haiku module that ran them.
-      compute_flops: optional ``compute_flops(eqn, expression) -> int`` overriding the
-        built-in estimate (2*M*N*K for dot products, output size for elementwise ops).
+      include_module_info: record the parameter/state sizes of each module block.
+      compute_flops: optional ``compute_flops(eqn, expression) -> int`` estimating
+        the flops of one equation; without it no flops are reported.
       axis_env: ``(axis_name, size)`` pairs for collectives, as in ``jax.make_jaxpr``.
 
     Returns:
@@ -208,141 +306,100 @@ def make_model_info(
     """
     root_name = name or getattr(f, "__name__", "model")
 
-    def wrapper(*args, **kwargs) -> Module:
-        module_params: dict[str, dict[str, str]] = {}
-        module_state: dict[str, dict[str, str]] = {}
+    def wrapper(*args: Any, **kwargs: Any) -> Module:
+        infos: dict[str, tuple[dict, dict]] = {}
 
         def interceptor(next_f, a, k, ctx):
-            with jax.named_scope(ctx.module.module_name):
-                out = next_f(*a, **k)
-            mname = ctx.module.module_name
-            module_params[mname] = {k2: _fmt_spec(v) for k2, v in ctx.module.params_dict().items()}
-            try:
-                module_state[mname] = {
-                    k2: _fmt_spec(v) for k2, v in ctx.module.state_dict().items()
-                }
-            except Exception:  # stateless transform
-                module_state[mname] = {}
+            full = ctx.module.module_name
+            local = full.rsplit("/", 1)[-1]
+            if ctx.method_name != "__call__":
+                with jax.named_scope(ctx.method_name), jax.named_scope(local):
+                    out = next_f(*a, **k)
+            else:
+                with jax.named_scope(local):
+                    out = next_f(*a, **k)
+            if include_module_info:
+                params = dict(ctx.module.params_dict())
+                try:
+                    state = dict(ctx.module.state_dict())
+                except Exception:  # a transform without state
+                    state = {}
+                infos[full.replace("/~/", "/")] = (params, state)
             return out
 
         def traced(*a, **k):
-            if include_module_info:
-                with hk_module.intercept_methods(interceptor):
-                    return f(*a, **k)
-            return f(*a, **k)
+            with hk_module.intercept_methods(interceptor):
+                return f(*a, **k)
 
-        closed = jax.make_jaxpr(traced, axis_env=axis_env)(*args, **kwargs)
-        _NAMES.names.clear()
+        jaxpr = jax.make_jaxpr(traced, axis_env=axis_env)(*args, **kwargs).jaxpr
         root = Module(name=root_name)
-        modules: dict[str, Module] = {"": root}
-
-        def get_module(path: list[str]) -> Module:
-            key = path[-1] if path else ""
-            if key in modules:
-                return modules[key]
-            parent = get_module(path[:-1])
-            mod = Module(name=key)
-            modules[key] = mod
-            parent.expressions.append(
-                Expression(
-                    primitive="module", invars="", outvars="", submodule=mod, name_stack=list(path)
-                )
-            )
-            return mod
-
-        for eqn in closed.jaxpr.eqns:
-            stack = str(eqn.source_info.name_stack) if include_module_info else ""
-            scopes = [s for s in stack.split("/") if s] if stack else []
-            # named_scope nests module paths: keep the innermost full module paths.
-            path = _module_path(scopes, module_params)
-            target = get_module(path) if path else root
-            expr = Expression(
-                primitive=eqn.primitive.name,
-                invars=", ".join(_var(v) for v in eqn.invars),
-                outvars=", ".join(_var(v) for v in eqn.outvars),
-                params={k2: str(v)[:200] for k2, v in eqn.params.items()},
-                first_outvar=_var(eqn.outvars[0]).split(":")[0] if eqn.outvars else "",
-                name_stack=scopes,
-            )
-            expr.flops = _default_flops(eqn)
-            if compute_flops is not None:
-                expr.flops = compute_flops(eqn, expr)
-            target.expressions.append(expr)
-
-        for key, mod in modules.items():
-            if key and key in module_params:
-                mod.param_info = module_params[key]
-                mod.total_param_size = sum(_spec_size(s) for s in mod.param_info.values())
-                mod.state_info = module_state.get(key, {})
-                mod.total_state_size = sum(_spec_size(s) for s in mod.state_info.values())
-        _sum_flops(root)
-        root.total_param_size = sum(
-            m.total_param_size for k, m in modules.items() if k and "/" not in k
-        )
+        _describe_jaxpr(jaxpr, compute_flops, root)
+        _group_by_name_stack(root)
+        if include_module_info:
+            for e in root.expressions:
+                if e.submodule is not None:
+                    _attach_sizes(e.submodule, e.submodule.name, infos)
         return root
 
     return wrapper
 
 
-def _module_path(scopes: list[str], known: dict) -> list[str]:
-    """Turns a name stack like ['mlp', 'mlp', '~', 'linear_0'] into module paths."""
-    joined = "/".join(scopes)
-    path: list[str] = []
-    # Greedily match known module names (which contain '/' and '~').
-    names = sorted(known, key=len, reverse=True)
-    for n in names:
-        if joined.endswith(n) or f"{n}/" in joined + "/":
-            parts = n.split("/")
-            # Build the chain of enclosing known modules.
-            chain = []
-            for i in range(1, len(parts) + 1):
-                cand = "/".join(parts[:i])
-                if cand in known:
-                    chain.append(cand)
-            path = chain
-            break
-    return path
-
-
-def _spec_size(spec: str) -> int:
-    inside = spec[spec.index("[") + 1 : -1]
-    return int(np.prod([int(d) for d in inside.split(",")], dtype=np.int64)) if inside else 1
-
-
-def _sum_flops(mod: Module) -> int | None:
-    total: int | None = 0
-    for e in mod.expressions:
-        if e.submodule is not None:
-            e.flops = _sum_flops(e.submodule)
-        if e.flops is None or total is None:
-            total = None
-        else:
-            total += e.flops
-    mod.flops = total
-    return total
+def _with_unit(n: int, unit: str, digits: int = 4) -> str:
+    """``1234 -> '1.234 k<unit>'`` (decimal prefixes k, M, G, T, P, E)."""
+    for prefix, exponent in (("E", 18), ("P", 15), ("T", 12), ("G", 9), ("M", 6), ("k", 3)):
+        scale = 10**exponent
+        if n > scale:
+            return f"{n / scale:.{digits}g} {prefix}{unit}"
+    return f"{n} {unit}"
 
 
 def format_module(module: Module, depth: int = 0) -> str:
-    """Renders an info tree as indented text.
+    """Renders an info tree as indented text, one line per block or equation.
+
+    A block line is ``<name>[ <flops> flops][ <params> params][ <state> state]``; an
+    equation line is ``<primitive>[ <flops> flops] in <input shapes>, out <output
+    shapes>``. Each level is indented by two spaces.
 
     Args:
       module: the root.
       depth: indentation level of the root.
 
     Returns:
-      One line per module/expression.
+      The text, ending with a newline.
     """
-    pad = "  " * depth
-    lines = [
-        f"{pad}{module.name} flops: {module.flops} params: {module.total_param_size}"
-        + (f" state: {module.total_state_size}" if module.total_state_size else "")
-    ]
+    line = "  " * depth + module.name
+    if module.flops is not None:
+        line += " " + _with_unit(module.flops, "flops")
+    if module.total_param_size > 0:
+        line += " " + _with_unit(module.total_param_size, "params")
+    if module.total_state_size > 0:
+        line += " " + _with_unit(module.total_state_size, "state")
+    out = line + "\n"
     for e in module.expressions:
-        if e.submodule is not None:
-            lines.append(format_module(e.submodule, depth + 1))
-        else:
-            lines.append(f"{pad}  {e.outvars} = {e.primitive} {e.invars}  flops: {e.flops}")
-    return "\n".join(lines)
+        out += format_expression(e, depth + 1)
+    return out
+
+
+def format_expression(exp: Expression, depth: int) -> str:
+    """Renders one expression (or its nested block) as in :func:`format_module`.
+
+    Args:
+      exp: the expression.
+      depth: indentation level.
+
+    Returns:
+      The text, ending with a newline.
+    """
+    if exp.submodule is not None:
+        return format_module(exp.submodule, depth)
+    line = "  " * depth + exp.primitive
+    if exp.flops is not None:
+        line += " " + _with_unit(exp.flops, "flops")
+    return line + " " + exp.details + "\n"
+
+
+def _html_flops(flops: int | None) -> str:
+    return "" if flops is None else _with_unit(flops, "flops")
 
 
 def as_html(module: Module, min_flop: int = 1000, outvars: str = "", last: bool = False) -> str:
@@ -360,7 +417,7 @@ def as_html(module: Module, min_flop: int = 1000, outvars: str = "", last: bool 
     cls = "module last" if last else "module"
     parts = [
         f'<div class="{cls}"><details open><summary>{html.escape(module.name)} '
-        f'<span class="flops">{module.flops} flops</span> '
+        f'<span class="flops">{_html_flops(module.flops)}</span> '
         f'<span class="params">{module.total_param_size} params</span>'
         f"{' ' + html.escape(outvars) if outvars else ''}</summary>"
     ]
@@ -372,7 +429,7 @@ def as_html(module: Module, min_flop: int = 1000, outvars: str = "", last: bool 
         elif e.flops is None or e.flops >= min_flop:
             parts.append(
                 f'<div class="expr">{html.escape(e.outvars)} = <b>{html.escape(e.primitive)}</b> '
-                f'{html.escape(e.invars)} <span class="flops">{e.flops}</span></div>'
+                f'{html.escape(e.invars)} <span class="flops">{_html_flops(e.flops)}</span></div>'
             )
     parts.append("</details></div>")
     return "".join(parts)
