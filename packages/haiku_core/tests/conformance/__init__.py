@@ -1,0 +1,1 @@
+"""Conformance registry: every public haiku_core module through every transform."""
