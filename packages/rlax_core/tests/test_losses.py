@@ -17,8 +17,13 @@ def test_l2_loss():
     np.testing.assert_allclose(rlax.l2_loss(jnp.array([2.0])), [2.0])
     g = jax.grad(lambda p: jnp.sum(rlax.l2_loss(p, jnp.array([1.0]))))(jnp.array([3.0]))
     np.testing.assert_allclose(g, [2.0])
-    with pytest.raises(ValueError, match=r"l2_loss: `targets` must have the same shape"):
-        rlax.l2_loss(jnp.ones(3), jnp.ones((3, 1)))
+    # Inputs broadcast like NumPy (as upstream does): [3] against [3, 1] gives [3, 3].
+    np.testing.assert_allclose(
+        rlax.l2_loss(jnp.array([1.0, 2.0, 3.0]), jnp.zeros((3, 1))),
+        0.5 * np.broadcast_to(np.array([1.0, 4.0, 9.0]), (3, 3)),
+    )
+    with pytest.raises(ValueError, match=r"l2_loss: shapes do not broadcast.*`targets` \(4,\)"):
+        rlax.l2_loss(jnp.ones(3), jnp.ones(4))
     with pytest.raises(TypeError, match=r"l2_loss: `predictions` must have a float dtype"):
         rlax.l2_loss(jnp.ones(3, jnp.int32))
 

@@ -5,7 +5,11 @@ Every check runs at trace time on static shapes, so it costs nothing inside
 each message names the function and the argument, and shows expected vs got::
 
     check_rank("rlax_core.q_learning", q_tm1=(q_tm1, 1), a_tm1=(a_tm1, 0))
-    # ValueError: rlax_core.q_learning: `q_tm1` must have rank 1, got shape (4, 3).
+    # ShapeAssertionError: rlax_core.q_learning: `q_tm1` must have rank 1, got shape (4, 3).
+
+Shape and rank failures raise ``ShapeAssertionError`` (a ``ValueError`` and an
+``AssertionError``); dtype failures raise ``DtypeAssertionError`` (a ``TypeError`` and
+an ``AssertionError``), so callers may catch either family.
 """
 
 from __future__ import annotations
@@ -13,10 +17,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rlax_core._src.tree_util import DtypeAssertionError, ShapeAssertionError
+
 RankSpec = int | Sequence[int] | set[int]
+
+
+class ShapeBroadcastError(ShapeAssertionError, TypeError):
+    """Inputs whose shapes do not broadcast together.
+
+    Also a ``TypeError``: elementwise ``jax.numpy`` arithmetic on such shapes raises one,
+    so code that catches either kind keeps working.
+    """
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -39,7 +54,7 @@ def check_rank(fn: str, **arrays: tuple[Any, RankSpec]) -> None:
         shape = _shape(x)
         if len(shape) not in allowed:
             want = str(allowed[0]) if len(allowed) == 1 else " or ".join(map(str, allowed))
-            raise ValueError(f"{fn}: `{name}` must have rank {want}, got shape {shape}.")
+            raise ShapeAssertionError(f"{fn}: `{name}` must have rank {want}, got shape {shape}.")
 
 
 def check_equal_shape(fn: str, **arrays: Any) -> None:
@@ -52,7 +67,7 @@ def check_equal_shape(fn: str, **arrays: Any) -> None:
     for name, x in items[1:]:
         if _shape(x) != first_shape:
             desc = ", ".join(f"`{n}` {_shape(a)}" for n, a in items)
-            raise ValueError(
+            raise ShapeAssertionError(
                 f"{fn}: `{name}` must have the same shape as `{first_name}` {first_shape}, "
                 f"got {_shape(x)} (shapes: {desc}). Inputs are not broadcast; reshape them explicitly."
             )
@@ -68,7 +83,7 @@ def check_shape(fn: str, **arrays: tuple[Any, Sequence[int | None]]) -> None:
         )
         if not ok:
             want = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
-            raise ValueError(f"{fn}: `{name}` must have shape {want}, got {shape}.")
+            raise ShapeAssertionError(f"{fn}: `{name}` must have shape {want}, got {shape}.")
 
 
 def check_leading_dims(fn: str, n: int, **arrays: Any) -> None:
@@ -82,7 +97,7 @@ def check_leading_dims(fn: str, n: int, **arrays: Any) -> None:
         shape = _shape(x)
         if len(shape) < n or shape[:n] != lead:
             desc = ", ".join(f"`{k}` {_shape(v)}" for k, v in items)
-            raise ValueError(
+            raise ShapeAssertionError(
                 f"{fn}: `{name}` must share the leading {n} dim(s) {lead} of `{first_name}`, "
                 f"got shape {shape} (shapes: {desc})."
             )
@@ -99,4 +114,26 @@ def check_type(fn: str, **arrays: tuple[Any, str]) -> None:
             "numeric": jnp.issubdtype(dtype, jnp.number),
         }[kind]
         if not ok:
-            raise TypeError(f"{fn}: `{name}` must have a {kind} dtype, got {dtype}.")
+            raise DtypeAssertionError(f"{fn}: `{name}` must have a {kind} dtype, got {dtype}.")
+
+
+def broadcast_arrays(fn: str, **arrays: Any) -> list[jax.Array]:
+    """Broadcasts the given arrays explicitly to their common shape (NumPy rules).
+
+    Use where the reference implementation combines its inputs elementwise without
+    checking shapes: the same inputs are accepted, and no implicit rank promotion
+    happens inside the library.
+
+    Returns:
+      The arrays, in argument order, as ``jax.Array`` of the common shape.
+
+    Raises:
+      ShapeBroadcastError: naming every argument and shape if they do not broadcast.
+    """
+    values = [jnp.asarray(x) for x in arrays.values()]
+    try:
+        shape = jnp.broadcast_shapes(*(v.shape for v in values))
+    except ValueError:
+        desc = ", ".join(f"`{n}` {v.shape}" for n, v in zip(arrays, values, strict=True))
+        raise ShapeBroadcastError(f"{fn}: shapes do not broadcast together: {desc}.") from None
+    return [jnp.broadcast_to(v, shape) for v in values]

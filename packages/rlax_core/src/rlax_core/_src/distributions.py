@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from rlax_core._src import checks
+from rlax_core._src.tree_util import ShapeTypeError
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -56,54 +56,120 @@ class ContinuousDistribution(NamedTuple):
     kl: Callable[..., jax.Array]
 
 
-def _take_last(values: jax.Array, indices: jax.Array, fn: str = "rlax_core") -> jax.Array:
-    """``values[..., indices]``; ``indices`` broadcasts to the batch shape ``values.shape[:-1]``."""
-    batch_shape = values.shape[:-1]
-    try:
-        indices = jnp.broadcast_to(indices, batch_shape)
-    except ValueError:
-        raise ValueError(
-            f"{fn}: `sample` of shape {indices.shape} does not broadcast to the batch shape "
-            f"{batch_shape} of the logits/preferences {values.shape}."
-        ) from None
-    return jnp.take_along_axis(values, indices[..., None].astype(jnp.int32), axis=-1)[..., 0]
-
-
 def _check_rank_at_least(fn: str, name: str, x: Any, rank: int) -> None:
     if jnp.ndim(x) < rank:
         raise ValueError(f"{fn}: `{name}` must have rank >= {rank}, got shape {jnp.shape(x)}.")
 
 
-def _sample_logits(key: ArrayLike, logits: jax.Array) -> jax.Array:
-    """Gumbel-max categorical sample over the last axis (log-normalised logits)."""
-    logits = jax.nn.log_softmax(logits, axis=-1)
-    batch_shape = logits.shape[:-1]
-    draws = jax.random.categorical(key, logits, axis=-1, shape=(1, *batch_shape))
-    return jnp.reshape(draws, batch_shape)
+def _broadcast_pair(
+    fn: str, a: jax.Array, b: jax.Array, names: tuple[str, str] = ("inputs", "inputs")
+) -> tuple[jax.Array, jax.Array]:
+    """Broadcasts two arrays explicitly to their common shape (no implicit rank promotion)."""
+    try:
+        shape = jnp.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(
+            f"{fn}: `{names[0]}` and `{names[1]}` must broadcast together, got shapes "
+            f"{a.shape} and {b.shape}."
+        ) from None
+    return jnp.broadcast_to(a, shape), jnp.broadcast_to(b, shape)
 
 
-def _categorical_entropy(logits: jax.Array) -> jax.Array:
-    log_p = jax.nn.log_softmax(logits, axis=-1)
-    return -jnp.sum(jnp.exp(log_p) * log_p, axis=-1)
+# Categorical helpers. Every categorical distribution here is described by its
+# normalised log-probabilities `log_p` ([..., A]) and probabilities `p`. Terms whose
+# probability is exactly zero (masked `-inf` logits, zero labels) contribute zero to
+# sums, so masks never turn results into NaN.
 
 
-def _categorical_kl(p_logits: jax.Array, q_logits: jax.Array) -> jax.Array:
-    log_p = jax.nn.log_softmax(p_logits, axis=-1)
-    log_q = jax.nn.log_softmax(q_logits, axis=-1)
-    return jnp.sum(jnp.exp(log_p) * (log_p - log_q), axis=-1)
+def _weighted_by_probs(values: jax.Array, log_p: jax.Array) -> jax.Array:
+    """``values * exp(log_p)`` with the product set to 0 wherever ``exp(log_p) == 0``."""
+    p = jnp.exp(log_p)
+    return jnp.where(p == 0, jnp.zeros((), values.dtype), values) * p
+
+
+def _categorical_entropy_from_log_p(log_p: jax.Array) -> jax.Array:
+    return -jnp.sum(_weighted_by_probs(log_p, log_p), axis=-1)
+
+
+def _categorical_kl_from_log_p(
+    fn: str, log_p: jax.Array, log_q: jax.Array, names: tuple[str, str]
+) -> jax.Array:
+    if log_p.shape[-1:] != log_q.shape[-1:]:
+        raise ValueError(
+            f"{fn}: `{names[0]}` and `{names[1]}` must have the same number of categories "
+            f"(last axis), got shapes {log_p.shape} and {log_q.shape}."
+        )
+    log_p, log_q = _broadcast_pair(fn, log_p, log_q, names)
+    # Re-normalising keeps the KL exact when `log_p`/`log_q` come from unnormalised inputs.
+    log_p = jax.nn.log_softmax(log_p, axis=-1)
+    log_q = jax.nn.log_softmax(log_q, axis=-1)
+    return jnp.sum(_weighted_by_probs(log_p - log_q, log_p), axis=-1)
+
+
+def _categorical_logprob(
+    fn: str, log_p: jax.Array, sample: ArrayLike, names: tuple[str, str] = ("sample", "logits")
+) -> jax.Array:
+    """``log_p[..., sample]``; ``-inf`` for samples outside ``[0, A)``.
+
+    ``sample`` may be integer or float (float values select through a one-hot
+    comparison, so non-integral values select nothing) and broadcasts against the
+    batch shape ``log_p.shape[:-1]``.
+    """
+    sample = jnp.asarray(sample)
+    num = log_p.shape[-1]
+    categories = jnp.reshape(jnp.arange(num), (1,) * sample.ndim + (num,))
+    selector = (sample[..., None] == categories).astype(log_p.dtype)
+    try:
+        jnp.broadcast_shapes(sample.shape, log_p.shape[:-1])
+    except ValueError:
+        raise ValueError(
+            f"{fn}: `{names[0]}` of shape {sample.shape} must broadcast against the batch "
+            f"shape {log_p.shape[:-1]} of `{names[1]}` {log_p.shape}."
+        ) from None
+    selector, log_p = _broadcast_pair(fn, selector, log_p, names)
+    picked = jnp.sum(
+        jnp.where(selector == 0, jnp.zeros((), log_p.dtype), log_p * selector), axis=-1
+    )
+    outside = jnp.logical_or(sample < 0, sample > num - 1)
+    outside = jnp.broadcast_to(outside, picked.shape)
+    return jnp.where(outside, -jnp.inf, picked)
+
+
+def _categorical_draw(key: ArrayLike, log_p: jax.Array, p: jax.Array) -> jax.Array:
+    """One Gumbel-max draw per batch entry; ``-1`` where ``p`` is not a valid distribution.
+
+    A row is invalid when any probability is negative, NaN or infinite.
+    """
+    batch_shape = log_p.shape[:-1]
+    valid = jnp.logical_and(jnp.all(jnp.isfinite(p), axis=-1), jnp.all(p >= 0, axis=-1))
+    draws = jax.random.categorical(key, log_p, axis=-1, shape=(1, *batch_shape))
+    draws = jnp.reshape(draws, batch_shape)
+    return jnp.where(valid, draws, jnp.full_like(draws, -1))
+
+
+def _log_p_from_logits(logits: ArrayLike, temperature: Any = 1.0) -> jax.Array:
+    return jax.nn.log_softmax(jnp.asarray(logits) / temperature, axis=-1)
+
+
+def _normalise_probs(probs: ArrayLike) -> jax.Array:
+    probs = jnp.asarray(probs)
+    return probs / jnp.sum(probs, axis=-1, keepdims=True)
 
 
 def categorical_sample(key: ArrayLike, probs: ArrayLike) -> jax.Array:
     """Samples an index from explicit probabilities over the last axis.
 
-    Uses Gumbel-max sampling on ``log(probs)`` (``jax.random.categorical``).
+    ``probs`` is normalised to sum to one first; Gumbel-max sampling on the log of the
+    normalised probabilities (``jax.random.categorical``). Rows that are not valid
+    probability vectors (any negative, NaN or infinite entry, or all zeros) give ``-1``.
 
     Args:
       key: PRNG key.
-      probs: [..., A] probabilities (each row sums to 1; zeros are never drawn).
+      probs: [..., A] non-negative weights (zeros are never drawn).
 
     Returns:
-      [...] sampled indices (default integer dtype: int32, or int64 with x64).
+      [...] sampled indices (default integer dtype: int32, or int64 with x64); ``-1``
+      marks an invalid row.
 
     Raises:
       ValueError: if ``probs`` is a scalar.
@@ -111,11 +177,13 @@ def categorical_sample(key: ArrayLike, probs: ArrayLike) -> jax.Array:
     Examples:
       >>> print(categorical_sample(jax.random.PRNGKey(0), jnp.array([0.0, 1.0, 0.0])))
       1
+      >>> print(categorical_sample(jax.random.PRNGKey(0), jnp.array([0.0, 0.0])))
+      -1
     """
     fn = "rlax_core.categorical_sample"
     _check_rank_at_least(fn, "probs", probs, 1)
-    probs = jnp.asarray(probs)
-    return jax.random.categorical(key, jnp.log(probs), axis=-1)
+    p = _normalise_probs(probs)
+    return _categorical_draw(key, jnp.log(p), p)
 
 
 def softmax(temperature=1.0) -> DiscreteDistribution:
@@ -138,17 +206,19 @@ def softmax(temperature=1.0) -> DiscreteDistribution:
 
     def sample_fn(key: ArrayLike, logits: ArrayLike) -> jax.Array:
         _check_rank_at_least("rlax_core.softmax.sample", "logits", logits, 1)
-        return _sample_logits(key, jnp.asarray(logits) / temperature)
+        log_p = _log_p_from_logits(logits, temperature)
+        return _categorical_draw(key, log_p, jax.nn.softmax(log_p, axis=-1))
 
     def probs_fn(logits: ArrayLike) -> jax.Array:
-        return jax.nn.softmax(jnp.asarray(logits) / temperature, axis=-1)
+        return jax.nn.softmax(_log_p_from_logits(logits, temperature), axis=-1)
 
     def logprob_fn(sample: ArrayLike, logits: ArrayLike) -> jax.Array:
-        log_p = jax.nn.log_softmax(jnp.asarray(logits) / temperature, axis=-1)
-        return _take_last(log_p, jnp.asarray(sample), "rlax_core.softmax.logprob")
+        log_p = _log_p_from_logits(logits, temperature)
+        return _categorical_logprob("rlax_core.softmax.logprob", log_p, sample)
 
     def entropy_fn(logits: ArrayLike) -> jax.Array:
-        return _categorical_entropy(jnp.asarray(logits) / temperature)
+        _check_rank_at_least("rlax_core.softmax.entropy", "logits", logits, 1)
+        return _categorical_entropy_from_log_p(_log_p_from_logits(logits, temperature))
 
     def kl_fn(p_logits: ArrayLike, q_logits: ArrayLike) -> jax.Array:
         return categorical_kl_divergence(p_logits, q_logits, temperature)
@@ -156,15 +226,19 @@ def softmax(temperature=1.0) -> DiscreteDistribution:
     return DiscreteDistribution(sample_fn, probs_fn, logprob_fn, entropy_fn, kl_fn)
 
 
-def _greedy_probs(preferences: jax.Array) -> jax.Array:
-    """Uniform over the arg-max set (ties share the probability)."""
+def _greedy_weights(preferences: jax.Array) -> jax.Array:
+    """Uniform weights over the arg-max set (ties share); default float dtype.
+
+    A row without a maximum (NaN preferences) gets all-zero weights.
+    """
     is_max = preferences == jnp.max(preferences, axis=-1, keepdims=True)
-    is_max = is_max.astype(preferences.dtype)
     return is_max / jnp.sum(is_max, axis=-1, keepdims=True)
 
 
-def _entropy_from_probs(probs: jax.Array) -> jax.Array:
-    return -jnp.nansum(probs * jnp.log(probs), axis=-1)
+def _probs_distribution(probs: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(normalised probabilities, their log) of a categorical given by weights."""
+    p = _normalise_probs(probs)
+    return p, jnp.log(p)
 
 
 def greedy() -> DiscreteDistribution:
@@ -182,30 +256,34 @@ def greedy() -> DiscreteDistribution:
 
     def sample_fn(key: ArrayLike, preferences: ArrayLike) -> jax.Array:
         _check_rank_at_least("rlax_core.greedy.sample", "preferences", preferences, 1)
-        return categorical_sample(key, _greedy_probs(jnp.asarray(preferences)))
+        p, log_p = _probs_distribution(_greedy_weights(jnp.asarray(preferences)))
+        return _categorical_draw(key, log_p, p)
 
     def probs_fn(preferences: ArrayLike) -> jax.Array:
-        return _greedy_probs(jnp.asarray(preferences))
+        return _probs_distribution(_greedy_weights(jnp.asarray(preferences)))[0]
 
     def logprob_fn(sample: ArrayLike, preferences: ArrayLike) -> jax.Array:
-        probs = _greedy_probs(jnp.asarray(preferences))
-        return jnp.log(_take_last(probs, jnp.asarray(sample), "rlax_core.greedy.logprob"))
+        _, log_p = _probs_distribution(_greedy_weights(jnp.asarray(preferences)))
+        return _categorical_logprob("rlax_core.greedy.logprob", log_p, sample)
 
     def entropy_fn(preferences: ArrayLike) -> jax.Array:
-        return _entropy_from_probs(_greedy_probs(jnp.asarray(preferences)))
+        _, log_p = _probs_distribution(_greedy_weights(jnp.asarray(preferences)))
+        return _categorical_entropy_from_log_p(log_p)
 
     return DiscreteDistribution(sample_fn, probs_fn, logprob_fn, entropy_fn, None)
 
 
-def _epsilon_greedy_probs(preferences: jax.Array, epsilon: Any) -> jax.Array:
+def _epsilon_greedy_probs(preferences: jax.Array, epsilon: Any) -> tuple[jax.Array, jax.Array]:
+    """(normalised probabilities, their log) of the epsilon-greedy mixture."""
     if epsilon is None:
-        raise ValueError(
+        raise ShapeTypeError(
             "rlax_core.epsilon_greedy: `epsilon` is None; pass it to epsilon_greedy(epsilon) "
             "or to each function call."
         )
-    num_actions = preferences.shape[-1]
-    greedy_probs = _greedy_probs(preferences)
-    return (1.0 - epsilon) * greedy_probs + epsilon / num_actions
+    greedy_weights = _greedy_weights(preferences)
+    num_actions = greedy_weights.shape[-1]
+    uniform = jnp.ones_like(greedy_weights) / num_actions
+    return _probs_distribution((1 - epsilon) * greedy_weights + epsilon * uniform)
 
 
 def epsilon_greedy(epsilon=None) -> DiscreteDistribution:
@@ -230,18 +308,19 @@ def epsilon_greedy(epsilon=None) -> DiscreteDistribution:
 
     def sample_fn(key: ArrayLike, preferences: ArrayLike, epsilon=default_epsilon) -> jax.Array:
         _check_rank_at_least("rlax_core.epsilon_greedy.sample", "preferences", preferences, 1)
-        probs = _epsilon_greedy_probs(jnp.asarray(preferences), epsilon)
-        return categorical_sample(key, probs)
+        p, log_p = _epsilon_greedy_probs(jnp.asarray(preferences), epsilon)
+        return _categorical_draw(key, log_p, p)
 
     def probs_fn(preferences: ArrayLike, epsilon=default_epsilon) -> jax.Array:
-        return _epsilon_greedy_probs(jnp.asarray(preferences), epsilon)
+        return _epsilon_greedy_probs(jnp.asarray(preferences), epsilon)[0]
 
     def logprob_fn(sample: ArrayLike, preferences: ArrayLike, epsilon=default_epsilon) -> jax.Array:
-        probs = _epsilon_greedy_probs(jnp.asarray(preferences), epsilon)
-        return jnp.log(_take_last(probs, jnp.asarray(sample), "rlax_core.epsilon_greedy.logprob"))
+        _, log_p = _epsilon_greedy_probs(jnp.asarray(preferences), epsilon)
+        return _categorical_logprob("rlax_core.epsilon_greedy.logprob", log_p, sample)
 
     def entropy_fn(preferences: ArrayLike, epsilon=default_epsilon) -> jax.Array:
-        return _entropy_from_probs(_epsilon_greedy_probs(jnp.asarray(preferences), epsilon))
+        _, log_p = _epsilon_greedy_probs(jnp.asarray(preferences), epsilon)
+        return _categorical_entropy_from_log_p(log_p)
 
     return DiscreteDistribution(sample_fn, probs_fn, logprob_fn, entropy_fn, None)
 
@@ -279,6 +358,7 @@ def clipped_entropy_softmax(temperature=1.0, entropy_clip=1.0) -> DiscreteDistri
         return base.logprob(sample, logits)
 
     def entropy_fn(logits: ArrayLike) -> jax.Array:
+        _check_rank_at_least("rlax_core.clipped_entropy_softmax.entropy", "logits", logits, 1)
         logits = jnp.asarray(logits)
         cap = entropy_clip * jnp.log(logits.shape[-1])
         return jnp.minimum(base.entropy(logits), cap)
@@ -331,7 +411,7 @@ def multivariate_normal_kl_divergence(
 
 def _require_sigma(fn: str, sigma: Any) -> jax.Array:
     if sigma is None:
-        raise ValueError(
+        raise ShapeTypeError(
             f"{fn}: `sigma` is None; pass it to gaussian_diagonal(sigma) or to each call."
         )
     return jnp.asarray(sigma)
@@ -436,37 +516,54 @@ def squashed_gaussian(sigma_min=-4, sigma_max=0.0) -> ContinuousDistribution:
         return jnp.tanh(jnp.asarray(mu))
 
     def bounds(a: jax.Array, action_spec: Any) -> tuple[jax.Array, jax.Array]:
-        # The spec's [D] bounds apply to every leading index of `a` ([..., D]).
-        lo = jnp.broadcast_to(jnp.asarray(action_spec.minimum, a.dtype), a.shape)
-        hi = jnp.broadcast_to(jnp.asarray(action_spec.maximum, a.dtype), a.shape)
-        return lo, hi
+        # The spec's [D] bounds apply to every leading index of `a` ([..., D]); they keep
+        # their own dtype, so float32 bounds promote a bfloat16 `a`.
+        lo = jnp.asarray(action_spec.minimum)
+        hi = jnp.asarray(action_spec.maximum)
+        shape = jnp.broadcast_shapes(a.shape, lo.shape, hi.shape)
+        return jnp.broadcast_to(lo, shape), jnp.broadcast_to(hi, shape)
 
     def transform(a: jax.Array, action_spec: Any) -> jax.Array:
+        if action_spec is None:
+            return a
         lo, hi = bounds(a, action_spec)
+        a = jnp.broadcast_to(a, lo.shape)
         return lo + (hi - lo) * (a + 1.0) / 2.0
 
     def inverse_transform(a: jax.Array, action_spec: Any) -> jax.Array:
+        if action_spec is None:
+            return a
         lo, hi = bounds(a, action_spec)
+        a = jnp.broadcast_to(a, lo.shape)
         return 2.0 * (a - lo) / (hi - lo) - 1.0
 
-    def sample_fn(key: ArrayLike, mu: ArrayLike, sigma: ArrayLike, action_spec) -> jax.Array:
+    def log_scale(y: jax.Array, action_spec: Any) -> jax.Array:
+        """Per-dimension log-Jacobian of the affine map from [-1, 1] to the spec bounds."""
+        if action_spec is None:
+            return jnp.zeros_like(y)
+        lo, hi = bounds(y, action_spec)
+        return jnp.log((hi - lo) / 2.0)
+
+    def sample_fn(key: ArrayLike, mu: ArrayLike, sigma: ArrayLike, action_spec=None) -> jax.Array:
         mu, sigma = _broadcast(mu_activation(mu), sigma_activation(sigma))
         shape = mu.shape
         noise = jnp.reshape(jax.random.normal(key, shape=(1, *shape), dtype=mu.dtype), shape)
         x = mu + sigma * noise
         return transform(jnp.tanh(x), action_spec)
 
-    def logprob_fn(sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike, action_spec) -> jax.Array:
+    def logprob_fn(
+        sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike, action_spec=None
+    ) -> jax.Array:
         mu, sigma = mu_activation(mu), sigma_activation(sigma)
         y = inverse_transform(jnp.asarray(sample), action_spec)
         x = jnp.arctanh(y)
-        lo, hi = bounds(y, action_spec)
-        # log|det| of x -> tanh(x) -> affine rescaling to [lo, hi].
-        log_scale = jnp.log((hi - lo) / 2.0)
-        log_det = jnp.sum(jnp.log1p(-jnp.square(y)) + log_scale, axis=-1)
+        # log|det| of x -> tanh(x) -> (optional) affine rescaling to [lo, hi].
+        # log(1 - tanh(x)^2) written in terms of x stays finite near the bounds.
+        log_dtanh = 2.0 * (math.log(2.0) - x - jax.nn.softplus(-2.0 * x))
+        log_det = jnp.sum(log_dtanh + log_scale(y, action_spec), axis=-1)
         return _gaussian_logprob(x, mu, sigma) - log_det
 
-    def prob_fn(sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike, action_spec) -> jax.Array:
+    def prob_fn(sample: ArrayLike, mu: ArrayLike, sigma: ArrayLike, action_spec=None) -> jax.Array:
         return jnp.exp(logprob_fn(sample, mu, sigma, action_spec))
 
     def entropy_fn(mu: ArrayLike, sigma: ArrayLike) -> jax.Array:
@@ -496,16 +593,20 @@ def categorical_importance_sampling_ratios(
 ) -> jax.Array:
     """Importance ratios ``pi(a_t) / mu(a_t)`` from target and behaviour logits.
 
+    The three inputs broadcast against each other's batch shapes. Actions may be
+    integer or float (a float action selects the category it equals); actions outside
+    ``[0, A)`` give NaN (both log-probabilities are ``-inf``).
+
     Args:
       pi_logits_t: [..., A] target-policy logits (typically ``[T, A]``).
       mu_logits_t: [..., A] behaviour-policy logits.
-      a_t: [...] integer actions taken.
+      a_t: [...] actions taken.
 
     Returns:
-      [...] ratios.
+      [...] ratios (the broadcast batch shape).
 
     Raises:
-      ValueError: on shape mismatches; TypeError: if ``a_t`` is not integer.
+      ValueError: if a logits input is a scalar or the shapes do not broadcast.
 
     Examples:
       >>> print(categorical_importance_sampling_ratios(jnp.array([[0.0, 0.0]]), jnp.array([[0.0, jnp.log(3.0)]]), jnp.array([0])))
@@ -513,35 +614,41 @@ def categorical_importance_sampling_ratios(
     """
     fn = "rlax_core.categorical_importance_sampling_ratios"
     _check_rank_at_least(fn, "pi_logits_t", pi_logits_t, 1)
-    checks.check_equal_shape(fn, pi_logits_t=pi_logits_t, mu_logits_t=mu_logits_t)
-    checks.check_shape(fn, a_t=(a_t, jnp.shape(pi_logits_t)[:-1]))
-    checks.check_type(fn, a_t=(a_t, "int"))
-    a_t = jnp.asarray(a_t)
-    log_pi = _take_last(jax.nn.log_softmax(jnp.asarray(pi_logits_t), axis=-1), a_t)
-    log_mu = _take_last(jax.nn.log_softmax(jnp.asarray(mu_logits_t), axis=-1), a_t)
+    _check_rank_at_least(fn, "mu_logits_t", mu_logits_t, 1)
+    log_pi = _categorical_logprob(fn, _log_p_from_logits(pi_logits_t), a_t, ("a_t", "pi_logits_t"))
+    log_mu = _categorical_logprob(fn, _log_p_from_logits(mu_logits_t), a_t, ("a_t", "mu_logits_t"))
+    log_pi, log_mu = _broadcast_pair(fn, log_pi, log_mu, ("pi_logits_t", "mu_logits_t"))
     return jnp.exp(log_pi - log_mu)
 
 
 def categorical_cross_entropy(labels: ArrayLike, logits: ArrayLike) -> jax.Array:
-    """Cross-entropy ``-sum_a labels_a * log softmax(logits)_a`` over the last axis.
+    """Cross-entropy ``-sum_a p_a * log softmax(logits)_a`` over the last axis.
+
+    ``p`` is ``labels`` normalised to sum to one. Categories with ``p_a == 0`` add
+    nothing, even where the logit is ``-inf`` (masked actions).
 
     Args:
-      labels: [..., A] target probabilities.
-      logits: [..., A] predicted logits.
+      labels: [..., A] target probabilities (non-negative weights).
+      logits: [..., A] predicted logits; broadcasts against ``labels``.
 
     Returns:
       [...] cross-entropy.
 
     Raises:
-      ValueError: if the shapes differ.
+      ValueError: if the number of categories differs or the shapes do not broadcast.
 
     Examples:
       >>> print(categorical_cross_entropy(jnp.array([1.0, 0.0]), jnp.zeros(2)))
       0.6931472
     """
     fn = "rlax_core.categorical_cross_entropy"
-    checks.check_equal_shape(fn, labels=labels, logits=logits)
-    return -jnp.sum(jnp.asarray(labels) * jax.nn.log_softmax(jnp.asarray(logits)), axis=-1)
+    _check_rank_at_least(fn, "labels", labels, 1)
+    _check_rank_at_least(fn, "logits", logits, 1)
+    log_p = jnp.log(_normalise_probs(labels))
+    entropy = _categorical_entropy_from_log_p(log_p)
+    kl = _categorical_kl_from_log_p(fn, log_p, _log_p_from_logits(logits), ("labels", "logits"))
+    entropy, kl = _broadcast_pair(fn, entropy, kl, ("labels", "logits"))
+    return kl + entropy
 
 
 def categorical_kl_divergence(
@@ -549,21 +656,29 @@ def categorical_kl_divergence(
 ) -> jax.Array:
     """KL(p || q) between two tempered softmax distributions over the last axis.
 
+    Categories that ``p`` masks (``-inf`` logits) add nothing.
+
     Args:
       p_logits: [..., A] logits of p.
-      q_logits: [..., A] logits of q.
+      q_logits: [..., A] logits of q; broadcasts against ``p_logits``.
       temperature: softmax temperature applied to both.
 
     Returns:
       [...] KL divergence.
 
     Raises:
-      ValueError: if the shapes differ.
+      ValueError: if the number of categories differs or the shapes do not broadcast.
 
     Examples:
       >>> print(categorical_kl_divergence(jnp.zeros(3), jnp.zeros(3)))
       0.0
     """
     fn = "rlax_core.categorical_kl_divergence"
-    checks.check_equal_shape(fn, p_logits=p_logits, q_logits=q_logits)
-    return _categorical_kl(jnp.asarray(p_logits) / temperature, jnp.asarray(q_logits) / temperature)
+    _check_rank_at_least(fn, "p_logits", p_logits, 1)
+    _check_rank_at_least(fn, "q_logits", q_logits, 1)
+    return _categorical_kl_from_log_p(
+        fn,
+        _log_p_from_logits(p_logits, temperature),
+        _log_p_from_logits(q_logits, temperature),
+        ("p_logits", "q_logits"),
+    )

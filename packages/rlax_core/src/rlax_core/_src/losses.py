@@ -20,15 +20,15 @@ def l2_loss(predictions: ArrayLike, targets: ArrayLike | None = None) -> jax.Arr
 
     Args:
       predictions: float array of any shape.
-      targets: float array of the same shape, or None for zeros (then the loss is
-        ``0.5 * predictions**2``, e.g. for TD errors).
+      targets: float array broadcastable with ``predictions``, or None for zeros (then
+        the loss is ``0.5 * predictions**2``, e.g. for TD errors).
 
     Returns:
-      Array of ``predictions``' shape.
+      Array of the broadcast shape of ``predictions`` and ``targets``.
 
     Raises:
-      TypeError: if an input is not floating point.
-      ValueError: if the shapes differ.
+      DtypeAssertionError: (a ``TypeError``) if an input is not floating point.
+      ShapeAssertionError: (a ``ValueError``) if the shapes do not broadcast.
 
     Examples:
       >>> l2_loss(jnp.array([2.0]), jnp.array([1.0])).tolist()
@@ -40,8 +40,8 @@ def l2_loss(predictions: ArrayLike, targets: ArrayLike | None = None) -> jax.Arr
         targets = jnp.zeros_like(predictions)
     else:
         checks.check_type(fn, predictions=(predictions, "float"), targets=(targets, "float"))
-        checks.check_equal_shape(fn, predictions=predictions, targets=targets)
-    return 0.5 * (jnp.asarray(predictions) - targets) ** 2
+    predictions, targets = checks.broadcast_arrays(fn, predictions=predictions, targets=targets)
+    return 0.5 * (predictions - targets) ** 2
 
 
 def likelihood(predictions: ArrayLike, targets: ArrayLike) -> jax.Array:
@@ -51,14 +51,15 @@ def likelihood(predictions: ArrayLike, targets: ArrayLike) -> jax.Array:
 
     Args:
       predictions: float array of probabilities ``p`` in ``[0, 1]``, any shape.
-      targets: float array of targets ``t`` in ``[0, 1]``, same shape.
+      targets: float array of targets ``t`` in ``[0, 1]``, broadcastable with ``predictions``.
 
     Returns:
-      Array of the inputs' shape.
+      Array of the broadcast shape. Where ``p == t`` with ``t`` in ``{0, 1}`` the value is
+      exactly 1.
 
     Raises:
-      TypeError: if an input is not floating point.
-      ValueError: if the shapes differ.
+      DtypeAssertionError: (a ``TypeError``) if an input is not floating point.
+      ShapeAssertionError: (a ``ValueError``) if the shapes do not broadcast.
 
     Examples:
       >>> likelihood(jnp.array([0.25]), jnp.array([0.0])).tolist()
@@ -66,10 +67,10 @@ def likelihood(predictions: ArrayLike, targets: ArrayLike) -> jax.Array:
     """
     fn = "rlax_core.likelihood"
     checks.check_type(fn, predictions=(predictions, "float"), targets=(targets, "float"))
-    checks.check_equal_shape(fn, predictions=predictions, targets=targets)
-    p = jnp.asarray(predictions)
-    t = jnp.asarray(targets)
-    return jnp.power(p, t) * jnp.power(1.0 - p, 1.0 - t)
+    p, t = checks.broadcast_arrays(fn, predictions=predictions, targets=targets)
+    values = jnp.power(p, t) * jnp.power(1.0 - p, 1.0 - t)
+    exact = jnp.logical_or(jnp.logical_and(t == 1, p == 1), jnp.logical_and(t == 0, p == 0))
+    return jnp.where(exact, jnp.ones((), values.dtype), values)
 
 
 def log_loss(predictions: ArrayLike, targets: ArrayLike) -> jax.Array:
@@ -79,14 +80,14 @@ def log_loss(predictions: ArrayLike, targets: ArrayLike) -> jax.Array:
 
     Args:
       predictions: float array of probabilities ``p`` in ``[0, 1]``, any shape.
-      targets: float array of targets ``t`` in ``[0, 1]``, same shape.
+      targets: float array of targets ``t`` in ``[0, 1]``, broadcastable with ``predictions``.
 
     Returns:
-      Array of the inputs' shape.
+      Array of the broadcast shape.
 
     Raises:
-      TypeError: if an input is not floating point.
-      ValueError: if the shapes differ.
+      DtypeAssertionError: (a ``TypeError``) if an input is not floating point.
+      ShapeAssertionError: (a ``ValueError``) if the shapes do not broadcast.
 
     Examples:
       >>> round(log_loss(jnp.array([0.5]), jnp.array([1.0]))[0].item(), 4)
@@ -94,10 +95,7 @@ def log_loss(predictions: ArrayLike, targets: ArrayLike) -> jax.Array:
     """
     fn = "rlax_core.log_loss"
     checks.check_type(fn, predictions=(predictions, "float"), targets=(targets, "float"))
-    checks.check_equal_shape(fn, predictions=predictions, targets=targets)
-    p = jnp.asarray(predictions)
-    t = jnp.asarray(targets)
-    return -(jax.scipy.special.xlogy(t, p) + jax.scipy.special.xlogy(1.0 - t, 1.0 - p))
+    return -jnp.log(likelihood(predictions, targets))
 
 
 def expectile_loss(predictions: ArrayLike, targets: ArrayLike, expectile: float) -> jax.Array:
@@ -115,8 +113,7 @@ def expectile_loss(predictions: ArrayLike, targets: ArrayLike, expectile: float)
       Array of the inputs' shape.
 
     Raises:
-      TypeError: if an input is not floating point.
-      ValueError: if the shapes differ.
+      ShapeAssertionError: (a ``ValueError``/``AssertionError``) if the shapes differ.
 
     References:
       Newey & Powell (1987), Asymmetric Least Squares Estimation and Testing, Econometrica 55(4).
@@ -128,10 +125,10 @@ def expectile_loss(predictions: ArrayLike, targets: ArrayLike, expectile: float)
       [3.200000047683716]
     """
     fn = "rlax_core.expectile_loss"
-    checks.check_type(fn, predictions=(predictions, "float"), targets=(targets, "float"))
     checks.check_equal_shape(fn, predictions=predictions, targets=targets)
     diff = jnp.asarray(targets) - jnp.asarray(predictions)
-    weight = jnp.where(diff > 0, expectile, 1.0 - expectile)
+    # |expectile - 1[diff < 0]|: `expectile` for under-predictions, `1 - expectile` otherwise.
+    weight = jnp.abs(expectile - (diff < 0))
     return weight * diff**2
 
 

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from rlax_core._src import checks
+from rlax_core._src import checks, multistep
 
 
 class LagrangePenalty(NamedTuple):
@@ -48,8 +48,9 @@ class MpoOutputs(NamedTuple):
 _DEFAULT_PROJECTION = functools.partial(jnp.clip, min=1e-10)
 
 
-def _maybe_stop(x: jax.Array, stop: bool) -> jax.Array:
-    return jax.lax.stop_gradient(x) if stop else x
+def _maybe_stop(x: jax.Array, stop: bool | ArrayLike) -> jax.Array:
+    """Stops the gradient of ``x`` when ``stop`` holds; ``stop`` may be a traced bool."""
+    return multistep.maybe_stop_gradient(x, stop)
 
 
 def compute_parametric_kl_penalty_and_dual_loss(

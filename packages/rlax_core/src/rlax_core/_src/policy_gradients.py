@@ -10,16 +10,12 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from rlax_core._src import checks
+from rlax_core._src import checks, distributions, multistep
 
 
-def _take_last(values: jax.Array, indices: jax.Array) -> jax.Array:
-    """``values[..., indices]`` for every leading index (``[..., A]``, ``[...]`` -> ``[...]``)."""
-    return jnp.take_along_axis(values, indices[..., None].astype(jnp.int32), axis=-1)[..., 0]
-
-
-def _maybe_stop(x: jax.Array, stop: bool) -> jax.Array:
-    return jax.lax.stop_gradient(x) if stop else x
+def _maybe_stop(x: jax.Array, stop: bool | ArrayLike) -> jax.Array:
+    """Stops the gradient of ``x`` when ``stop`` holds; ``stop`` may be a traced bool."""
+    return multistep.maybe_stop_gradient(x, stop)
 
 
 def policy_gradient_loss(
@@ -44,7 +40,9 @@ def policy_gradient_loss(
       [] loss (minimise it to ascend the policy gradient).
 
     Raises:
-      ValueError: on rank or shape mismatches; TypeError: if ``a_t`` is not integer.
+      ShapeAssertionError: (a ``ValueError``) on a wrong rank or shapes that do not
+        broadcast; DtypeAssertionError: (a ``TypeError``) if ``a_t`` is not integer or
+        another input is not floating point.
 
     References:
       Williams (1992), Simple statistical gradient-following algorithms for connectionist
@@ -57,18 +55,17 @@ def policy_gradient_loss(
     """
     fn = "rlax_core.policy_gradient_loss"
     checks.check_rank(fn, logits_t=(logits_t, 2), a_t=(a_t, 1), adv_t=(adv_t, 1), w_t=(w_t, 1))
-    checks.check_type(fn, logits_t=(logits_t, "float"), a_t=(a_t, "int"), adv_t=(adv_t, "float"))
-    checks.check_leading_dims(fn, 1, logits_t=logits_t, a_t=a_t, adv_t=adv_t, w_t=w_t)
-    logits_t = jnp.asarray(logits_t)
-    log_pi_a = _take_last(jax.nn.log_softmax(logits_t), jnp.asarray(a_t))
+    checks.check_type(
+        fn,
+        logits_t=(logits_t, "float"),
+        a_t=(a_t, "int"),
+        adv_t=(adv_t, "float"),
+        w_t=(w_t, "float"),
+    )
+    log_pi_a = distributions.softmax().logprob(a_t, logits_t)
     adv_t = _maybe_stop(jnp.asarray(adv_t), use_stop_gradient)
-    loss_per_step = -log_pi_a * adv_t
-    return jnp.mean(loss_per_step * jnp.asarray(w_t))
-
-
-def _softmax_entropy(logits: jax.Array) -> jax.Array:
-    log_p = jax.nn.log_softmax(logits, axis=-1)
-    return -jnp.sum(jnp.exp(log_p) * log_p, axis=-1)
+    log_pi_a, adv_t, w_t = checks.broadcast_arrays(fn, log_pi_a_t=log_pi_a, adv_t=adv_t, w_t=w_t)
+    return jnp.mean(-log_pi_a * adv_t * w_t)
 
 
 def entropy_loss(logits_t: ArrayLike, w_t: ArrayLike) -> jax.Array:
@@ -82,7 +79,8 @@ def entropy_loss(logits_t: ArrayLike, w_t: ArrayLike) -> jax.Array:
       [] ``-mean_t(w_t * H(softmax(logits_t)))``.
 
     Raises:
-      ValueError: on rank or shape mismatches.
+      ShapeAssertionError: (a ``ValueError``) on a wrong rank or shapes that do not
+        broadcast; DtypeAssertionError: (a ``TypeError``) on non-float inputs.
 
     References:
       Mnih et al. (2016), Asynchronous Methods for Deep Reinforcement Learning,
@@ -94,10 +92,10 @@ def entropy_loss(logits_t: ArrayLike, w_t: ArrayLike) -> jax.Array:
     """
     fn = "rlax_core.entropy_loss"
     checks.check_rank(fn, logits_t=(logits_t, 2), w_t=(w_t, 1))
-    checks.check_type(fn, logits_t=(logits_t, "float"))
-    checks.check_leading_dims(fn, 1, logits_t=logits_t, w_t=w_t)
-    entropy = _softmax_entropy(jnp.asarray(logits_t))
-    return -jnp.mean(entropy * jnp.asarray(w_t))
+    checks.check_type(fn, logits_t=(logits_t, "float"), w_t=(w_t, "float"))
+    entropy = distributions.softmax().entropy(logits_t)
+    entropy, w_t = checks.broadcast_arrays(fn, entropy_t=entropy, w_t=w_t)
+    return -jnp.mean(entropy * w_t)
 
 
 def clipped_surrogate_pg_loss(
@@ -120,7 +118,8 @@ def clipped_surrogate_pg_loss(
       [] loss.
 
     Raises:
-      ValueError: on rank or shape mismatches.
+      ShapeAssertionError: (a ``ValueError``) on a wrong rank or shapes that do not
+        broadcast; DtypeAssertionError: (a ``TypeError``) on non-float inputs.
 
     References:
       Schulman et al. (2017), Proximal Policy Optimization Algorithms,
@@ -133,9 +132,9 @@ def clipped_surrogate_pg_loss(
     fn = "rlax_core.clipped_surrogate_pg_loss"
     checks.check_rank(fn, prob_ratios_t=(prob_ratios_t, 1), adv_t=(adv_t, 1))
     checks.check_type(fn, prob_ratios_t=(prob_ratios_t, "float"), adv_t=(adv_t, "float"))
-    checks.check_equal_shape(fn, prob_ratios_t=prob_ratios_t, adv_t=adv_t)
     ratios = jnp.asarray(prob_ratios_t)
     adv_t = _maybe_stop(jnp.asarray(adv_t), use_stop_gradient)
+    ratios, adv_t = checks.broadcast_arrays(fn, prob_ratios_t=ratios, adv_t=adv_t)
     clipped = jnp.clip(ratios, 1.0 - epsilon, 1.0 + epsilon)
     objective = jnp.fmin(ratios * adv_t, clipped * adv_t)
     return -jnp.mean(objective)
@@ -162,7 +161,8 @@ def dpg_loss(
       [A] per-dimension loss (vmap over a batch, then reduce).
 
     Raises:
-      ValueError: on rank/shape mismatches or a non-positive ``dqda_clipping``.
+      ShapeAssertionError: (a ``ValueError``) on a wrong rank or shapes that do not
+        broadcast; DtypeAssertionError: (a ``TypeError``) on non-float inputs.
 
     References:
       Silver et al. (2014), Deterministic Policy Gradient Algorithms, ICML.
@@ -174,15 +174,16 @@ def dpg_loss(
     fn = "rlax_core.dpg_loss"
     checks.check_rank(fn, a_t=(a_t, 1), dqda_t=(dqda_t, 1))
     checks.check_type(fn, a_t=(a_t, "float"), dqda_t=(dqda_t, "float"))
-    checks.check_equal_shape(fn, a_t=a_t, dqda_t=dqda_t)
     a_t = jnp.asarray(a_t)
     dqda_t = jnp.asarray(dqda_t)
     if dqda_clipping is not None:
-        if dqda_clipping <= 0:
-            raise ValueError(f"{fn}: `dqda_clipping` must be > 0 or None, got {dqda_clipping}.")
-        # Rescale dQ/da so that its Euclidean norm is at most `dqda_clipping`.
-        norm = jnp.sqrt(jnp.sum(jnp.square(dqda_t)))
-        dqda_t = dqda_t * (dqda_clipping / jnp.maximum(norm, dqda_clipping))
+        # Rescale dQ/da so that its Euclidean norm is at most `dqda_clipping`. The square
+        # root only sees positive values, so a zero dQ/da keeps a finite gradient.
+        sum_sq = jnp.sum(jnp.square(dqda_t))
+        positive = sum_sq > 0
+        norm = jnp.where(positive, jnp.sqrt(jnp.where(positive, sum_sq, 1.0)), sum_sq)
+        dqda_t = dqda_t * dqda_clipping / jnp.maximum(norm, dqda_clipping)
+    dqda_t, a_t = checks.broadcast_arrays(fn, dqda_t=dqda_t, a_t=a_t)
     target_tm1 = _maybe_stop(dqda_t + a_t, use_stop_gradient)
     return 0.5 * jnp.square(target_tm1 - a_t)
 
@@ -190,20 +191,20 @@ def dpg_loss(
 def _check_logits_q(fn: str, logits_t: ArrayLike, q_t: ArrayLike) -> None:
     checks.check_rank(fn, logits_t=(logits_t, 2), q_t=(q_t, 2))
     checks.check_type(fn, logits_t=(logits_t, "float"), q_t=(q_t, "float"))
-    checks.check_equal_shape(fn, logits_t=logits_t, q_t=q_t)
 
 
 def _advantages(
-    logits_t: jax.Array, q_t: jax.Array, use_stop_gradient: bool, use_relu: bool
+    fn: str, logits_t: jax.Array, q_t: jax.Array, use_relu: bool
 ) -> tuple[jax.Array, jax.Array]:
     """Returns ``(pi, adv)`` with ``adv = q - sum_a pi(a) q(a)`` (optionally ReLU'd).
 
-    ``q`` is always gradient-stopped (these losses train the policy only); with
-    ``use_stop_gradient`` the policy inside the baseline is gradient-stopped too.
+    ``q`` is always gradient-stopped (these losses train the policy only); the policy
+    inside the baseline keeps its gradient (callers may stop ``adv`` as a whole).
     """
     pi = jax.nn.softmax(logits_t, axis=-1)
     q_t = jax.lax.stop_gradient(q_t)
-    baseline = jnp.sum(_maybe_stop(pi, use_stop_gradient) * q_t, axis=-1, keepdims=True)
+    pi, q_t = checks.broadcast_arrays(fn, logits_t=pi, q_t=q_t)
+    baseline = jnp.sum(pi * q_t, axis=-1, keepdims=True)
     adv = q_t - baseline
     if use_relu:
         adv = jax.nn.relu(adv)
@@ -224,7 +225,8 @@ def qpg_loss(logits_t: ArrayLike, q_t: ArrayLike, use_stop_gradient: bool = True
       [] loss.
 
     Raises:
-      ValueError: on rank or shape mismatches.
+      ShapeAssertionError: (a ``ValueError``) on a wrong rank or shapes that do not
+        broadcast; DtypeAssertionError: (a ``TypeError``) on non-float inputs.
 
     References:
       Srinivasan et al. (2018), Actor-Critic Policy Optimization in Partially Observable
@@ -236,7 +238,7 @@ def qpg_loss(logits_t: ArrayLike, q_t: ArrayLike, use_stop_gradient: bool = True
     """
     fn = "rlax_core.qpg_loss"
     _check_logits_q(fn, logits_t, q_t)
-    pi, adv = _advantages(jnp.asarray(logits_t), jnp.asarray(q_t), use_stop_gradient, False)
+    pi, adv = _advantages(fn, jnp.asarray(logits_t), jnp.asarray(q_t), False)
     adv = _maybe_stop(adv, use_stop_gradient)
     return -jnp.mean(jnp.sum(pi * adv, axis=-1), axis=0)
 
@@ -255,7 +257,8 @@ def rm_loss(logits_t: ArrayLike, q_t: ArrayLike, use_stop_gradient: bool = True)
       [] loss.
 
     Raises:
-      ValueError: on rank or shape mismatches.
+      ShapeAssertionError: (a ``ValueError``) on a wrong rank or shapes that do not
+        broadcast; DtypeAssertionError: (a ``TypeError``) on non-float inputs.
 
     References:
       Srinivasan et al. (2018), Actor-Critic Policy Optimization in Partially Observable
@@ -267,7 +270,7 @@ def rm_loss(logits_t: ArrayLike, q_t: ArrayLike, use_stop_gradient: bool = True)
     """
     fn = "rlax_core.rm_loss"
     _check_logits_q(fn, logits_t, q_t)
-    pi, adv = _advantages(jnp.asarray(logits_t), jnp.asarray(q_t), use_stop_gradient, True)
+    pi, adv = _advantages(fn, jnp.asarray(logits_t), jnp.asarray(q_t), True)
     adv = _maybe_stop(adv, use_stop_gradient)
     return -jnp.mean(jnp.sum(pi * adv, axis=-1), axis=0)
 
@@ -286,7 +289,8 @@ def rpg_loss(logits_t: ArrayLike, q_t: ArrayLike, use_stop_gradient: bool = True
       [] loss.
 
     Raises:
-      ValueError: on rank or shape mismatches.
+      ShapeAssertionError: (a ``ValueError``) on a wrong rank or shapes that do not
+        broadcast; DtypeAssertionError: (a ``TypeError``) on non-float inputs.
 
     References:
       Srinivasan et al. (2018), Actor-Critic Policy Optimization in Partially Observable
@@ -301,6 +305,7 @@ def rpg_loss(logits_t: ArrayLike, q_t: ArrayLike, use_stop_gradient: bool = True
     logits_t = jnp.asarray(logits_t)
     q_t = _maybe_stop(jnp.asarray(q_t), use_stop_gradient)
     pi = jax.nn.softmax(logits_t, axis=-1)
+    pi, q_t = checks.broadcast_arrays(fn, logits_t=pi, q_t=q_t)
     baseline = jnp.sum(pi * q_t, axis=-1, keepdims=True)
     regrets = jnp.sum(jax.nn.relu(q_t - baseline), axis=-1)
     return jnp.mean(regrets)

@@ -14,7 +14,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from rlax_core._src.tree_util import MappingMixin, mappable_dataclass
+from rlax_core._src import multistep
+from rlax_core._src.tree_util import MappingMixin, ShapeAssertionError, mappable_dataclass
 
 
 @mappable_dataclass(frozen=True)
@@ -50,9 +51,9 @@ def constant_policy_targets(
       >>> print(constant_policy_targets(dist, jax.random.PRNGKey(0), 3, 0.5).weights)
       [0.5 0.5 0.5]
     """
-    actions = distribution.sample(seed=rng_key, sample_shape=num_samples)
+    actions = distribution.sample(seed=rng_key, sample_shape=(num_samples,))
     shape = (num_samples, *tuple(distribution.batch_shape))
-    weights = jnp.ones(shape, jnp.float32) * weights_scale
+    weights = weights_scale * jnp.ones(shape)
     return PolicyTarget(actions=actions, weights=weights)
 
 
@@ -64,15 +65,23 @@ def sampled_policy_distillation_loss(
 ) -> jax.Array:
     """Weighted negative log-likelihood of target actions under a predicted distribution.
 
-    ``-mean(weights * distribution.log_prob(actions))``.
+    ``-mean(weights * distribution.log_prob(actions))``, averaged over samples, batch and
+    (for vector actions) action dimensions. Log-probabilities of ``-inf`` (masked or
+    impossible actions) are raised to the dtype's smallest finite value first, so a
+    zero weight on such an action contributes 0 rather than NaN.
 
     Args:
       distribution: predicted distribution (``log_prob``).
       policy_targets: ``PolicyTarget`` with actions [S, ...] and weights [S, ...].
-      stop_target_gradients: stop gradients through the target actions and weights.
+      stop_target_gradients: stop gradients through the target actions and weights; a
+        Python bool or a traced boolean scalar.
 
     Returns:
       [] loss.
+
+    Raises:
+      ShapeAssertionError: (a ``ValueError``/``AssertionError``) if ``weights`` and the
+        log-probabilities have different shapes.
 
     References:
       Rusu et al. (2016), Policy Distillation, https://arxiv.org/abs/1511.06295.
@@ -83,9 +92,14 @@ def sampled_policy_distillation_loss(
       >>> print(sampled_policy_distillation_loss(dist, PolicyTarget(jnp.array([1.0, 3.0]), jnp.ones(2))))
       2.0
     """
-    actions, weights = policy_targets.actions, policy_targets.weights
-    if stop_target_gradients:
-        actions = jax.lax.stop_gradient(actions)
-        weights = jax.lax.stop_gradient(weights)
-    log_probs = distribution.log_prob(actions)
-    return -jnp.mean(weights * log_probs)
+    actions = multistep.maybe_stop_gradient(policy_targets.actions, stop_target_gradients)
+    weights = multistep.maybe_stop_gradient(policy_targets.weights, stop_target_gradients)
+    log_probs = jnp.asarray(distribution.log_prob(actions))
+    if weights.shape != log_probs.shape:
+        raise ShapeAssertionError(
+            "rlax_core.sampled_policy_distillation_loss: `policy_targets.weights` must have "
+            f"the shape of the log-probabilities of `policy_targets.actions`, got "
+            f"{weights.shape} vs {log_probs.shape}."
+        )
+    floor = jnp.finfo(log_probs.dtype).min
+    return -jnp.mean(weights * jnp.maximum(log_probs, floor))
