@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
+import pprint
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -69,6 +70,8 @@ class ArraySpec:
         short = _DTYPE_SHORT.get(self.dtype.name, self.dtype.name)
         return f"{short}[{','.join(str(d) for d in self.shape)}]"
 
+    __repr__ = __str__
+
 
 def _spec_tree(tree: Any) -> Any:
     return jax.tree.map(
@@ -106,6 +109,28 @@ class ModuleDetails:
         return cls(module, method_name, params, state)
 
 
+def _collect(store: Any, name: str, used: set[str]) -> dict[str, ArraySpec]:
+    """``{"path/name": spec}`` of module ``name``, modules under its name and ``used``."""
+    out: dict[str, ArraySpec] = {}
+    if not store:
+        return out
+    prefix = name + "/"
+    for mod, bundle in store.items():
+        if mod == name or mod.startswith(prefix) or mod in used:
+            for k, v in bundle.items():
+                out[f"{mod}/{k}"] = ArraySpec.from_array(v)
+    return out
+
+
+def _details_of(module: Any, method_name: str, used: set[str]) -> ModuleDetails:
+    """ModuleDetails whose params/state also cover modules the module called."""
+    frame = base.frame_or_raise("ModuleDetails.of")
+    name = module.module_name
+    params = _collect(frame.params, name, used)
+    state = _collect(frame.state, name, used) if frame.state is not None else {}
+    return ModuleDetails(module, method_name, params, state)
+
+
 @dataclasses.dataclass(frozen=True)
 class MethodInvocation:
     """One module method call seen by :func:`eval_summary`.
@@ -116,7 +141,8 @@ class MethodInvocation:
       kwargs_spec: ArraySpec pytree of the keyword arguments.
       output_spec: ArraySpec pytree of the output.
       context: the MethodContext of the call.
-      call_stack: ModuleDetails of the enclosing calls, outermost first (incl. this).
+      call_stack: ModuleDetails of this call and the enclosing calls, innermost
+        (this one) first.
     """
 
     module_details: ModuleDetails
@@ -161,19 +187,28 @@ def eval_summary(
     def wrapper(*args, **kwargs) -> list[MethodInvocation]:
         records: list[Any] = []
         stack: list[Any] = []
+        # Names of the modules called (directly or not) inside each module's methods.
+        used: dict[int, set[str]] = {}
+
+        def details(module: Any, method_name: str) -> ModuleDetails:
+            return _details_of(module, method_name, used.get(id(module), set()))
 
         def interceptor(next_f, a, k, ctx):
+            if ctx.method_name in ("__init__", "params_dict", "state_dict"):
+                return next_f(*a, **k)
+            name = ctx.module.module_name
+            for outer in stack:
+                used.setdefault(id(outer.module), set()).add(name)
             slot = len(records)
             records.append(None)
             stack.append(ctx)
             try:
                 out = next_f(*a, **k)
+                call_stack = tuple(details(c.module, c.method_name) for c in reversed(stack))
             finally:
                 stack.pop()
-            details = ModuleDetails.of(ctx.module, ctx.method_name)
-            call_stack = (*tuple(ModuleDetails.of(c.module, c.method_name) for c in stack), details)
             records[slot] = MethodInvocation(
-                module_details=details,
+                module_details=call_stack[0],
                 args_spec=_spec_tree(a),
                 kwargs_spec=_spec_tree(k),
                 output_spec=_spec_tree(out),
@@ -199,32 +234,72 @@ def _fmt(tree: Any) -> str:
     return ", ".join(parts) if parts else ""
 
 
-def _grid(header: list[str], rows: list[list[str]]) -> str:
-    cols = list(zip(*([header, *rows]), strict=True)) if rows else [[h] for h in header]
-    widths = [max(len(line) for cell in col for line in str(cell).split("\n")) for col in cols]
+def _grid(header: list[str], rows: list[list[str]], right: Sequence[bool]) -> str:
+    """A ``+---+`` bordered text table; ``right[i]`` right-aligns column ``i``."""
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in header]
+    # Each column is at least two characters wider than its header.
+    widths = [
+        max([len(h) + 2] + [len(line) for cell in col for line in str(cell).split("\n")])
+        for h, col in zip(header, cols, strict=True)
+    ]
     sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
     hsep = "+" + "+".join("=" * (w + 2) for w in widths) + "+"
 
-    def render(row):
+    def render(row, align_right):
         cells = [str(c).split("\n") for c in row]
         height = max(len(c) for c in cells)
         lines = []
         for i in range(height):
-            lines.append(
-                "| "
-                + " | ".join(
-                    (c[i] if i < len(c) else "").ljust(w)
-                    for c, w in zip(cells, widths, strict=True)
-                )
-                + " |"
-            )
+            parts = []
+            for c, w, r in zip(cells, widths, align_right, strict=True):
+                text = c[i] if i < len(c) else ""
+                parts.append(text.rjust(w) if r else text.ljust(w))
+            lines.append("| " + " | ".join(parts) + " |")
         return lines
 
-    out = [sep, *render(header), hsep]
+    out = [sep, *render(header, right), hsep]
     for r in rows:
-        out += render(r)
+        out += render(r, right)
         out.append(sep)
     return "\n".join(out)
+
+
+def _html_table(header: list[str], rows: list[list[str]]) -> str:
+    """The table as HTML (``tablefmt="html"``)."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table>\n<thead>\n<tr>{head}</tr>\n</thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+_HEADERS = {
+    "module": "Module",
+    "config": "Config",
+    "owned_params": "Module params",
+    "input": "Input",
+    "output": "Output",
+    "params_size": "Param count",
+    "params_bytes": "Param bytes",
+}
+_RIGHT = frozenset({"params_size", "params_bytes"})
+
+
+def _call_stack_text(inv: Any) -> str:
+    def entry(d: ModuleDetails) -> str:
+        cls_name = type(d.module).__name__
+        if d.method_name == "__call__":
+            return f"{d.module.module_name} ({cls_name})"
+        return f"{d.module.module_name} ({cls_name}.{d.method_name})"
+
+    return "\n └ ".join(entry(d) for d in inv.call_stack)
+
+
+def _input_text(inv: Any) -> str:
+    text = ", ".join(pprint.pformat(a) for a in inv.args_spec)
+    if inv.kwargs_spec:
+        text += "\n" + ", ".join(f"{k}={pprint.pformat(v)}" for k, v in inv.kwargs_spec.items())
+    return text
 
 
 _COLUMNS = ("module", "config", "owned_params", "input", "output", "params_size", "params_bytes")
@@ -257,7 +332,8 @@ def tabulate(
       f: a function using modules, or a Transformed of one.
       columns: which columns to show (default: all).
       filters: ``"has_output"`` (skip calls returning nothing), ``"has_params"``.
-      tabulate_kwargs: accepted for compatibility (the table is always a grid).
+      tabulate_kwargs: ``{"tablefmt": "grid"}`` (default, a bordered text table) or
+        ``{"tablefmt": "html"}``; other keys are ignored.
 
     Returns:
       A function taking ``f``'s arguments and returning the table as a string.
@@ -265,7 +341,7 @@ def tabulate(
     Raises:
       ValueError: for an unknown column or filter.
     """
-    del tabulate_kwargs
+    fmt = (tabulate_kwargs or {}).get("tablefmt", "grid")
     columns = tuple(columns or _COLUMNS)
     for c in columns:
         if c not in _COLUMNS:
@@ -283,39 +359,45 @@ def tabulate(
         rows = []
         for inv in summarise(*args, **kwargs):
             d = inv.module_details
-            if "has_output" in filters and not jax.tree.leaves(inv.output_spec):
+            if "has_output" in filters and inv.output_spec is None:
                 continue
             if "has_params" in filters and not d.params:
                 continue
             name = d.module.module_name
-            owned = {
-                k.rsplit("/", 1)[1]: v for k, v in d.params.items() if k.rsplit("/", 1)[0] == name
-            }
+            owned = [
+                (k.rsplit("/", 1)[1], v) for k, v in d.params.items() if k.rsplit("/", 1)[0] == name
+            ]
+            owned.sort(key=lambda kv: (-kv[1].size, kv[0]))
             size = sum(v.size for v in d.params.values())
             nbytes = sum(v.size * v.dtype.itemsize for v in d.params.values())
             cells = {
-                "module": f"{name} ({type(d.module).__name__})"
-                + ("" if d.method_name == "__call__" else f".{d.method_name}"),
-                "config": _module_config(d.module),
-                "owned_params": "\n".join(f"{k}: {v}" for k, v in owned.items()),
-                "input": _fmt((inv.args_spec, inv.kwargs_spec)),
-                "output": _fmt(inv.output_spec),
+                "module": _call_stack_text(inv),
+                "config": repr(d.module),
+                "owned_params": "\n".join(f"{k}: {v}" for k, v in owned),
+                "input": _input_text(inv),
+                "output": pprint.pformat(inv.output_spec),
                 "params_size": f"{size:,}",
                 "params_bytes": _human_bytes(nbytes),
             }
             rows.append([cells[c] for c in columns])
-        header = [c.replace("_", " ").title() for c in columns]
-        return _grid(header, rows)
+        header = [_HEADERS[c] for c in columns]
+        if fmt == "html":
+            return _html_table(header, rows)
+        return _grid(header, rows, [c in _RIGHT for c in columns])
 
     return wrapper
 
 
 def _human_bytes(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.2f} {unit}"
-        n /= 1000  # type: ignore[assignment]
-    return f"{n} B"  # pragma: no cover
+    """``92 -> '92.00 B'``, ``504000 -> '504.00 KB'`` (decimal units up to TB)."""
+    value = float(n)
+    unit = "B"
+    for bigger in ("KB", "MB", "GB", "TB"):
+        if value < 1000:
+            break
+        value /= 1000
+        unit = bigger
+    return f"{value:.2f} {unit}"
 
 
 class ParamSummary(NamedTuple):
