@@ -154,13 +154,16 @@ def test_grad_through_resnet_under_jit():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match=r"`blocks_per_group` must have length 4"):
+    with pytest.raises(ValueError, match=r"`blocks_per_group`.*exactly 4 entries; got 2"):
         hk.transform_with_state(lambda x: hk.nets.ResNet((1, 1), 2)(x, True)).init(
             None, jnp.ones([1, 8, 8, 3])
         )
     t = hk.transform_with_state(lambda x: hk.nets.ResNet18(2)(x, is_training=True))
-    with pytest.raises(ValueError, match=r"res_net18.*\[B, H, W, C\].*\(8, 8, 3\)"):
+    # dm-haiku fails with an AssertionError here; ours also subclasses it.
+    with pytest.raises(AssertionError, match=r"res_net18.*\[B, H, W, C\].*\(8, 8, 3\)"):
         t.init(jax.random.PRNGKey(0), jnp.ones([8, 8, 3]))
+    # is_training=None means evaluation, which needs moving averages that init
+    # has not created yet (dm-haiku fails the same way).
     t = hk.transform_with_state(lambda x: hk.nets.ResNet18(2)(x, is_training=None))
-    with pytest.raises(ValueError, match=r"res_net18/~/initial_batchnorm.*`is_training`"):
+    with pytest.raises(ValueError, match=r"initial_batchnorm/~/mean_ema"):
         t.init(jax.random.PRNGKey(0), jnp.ones([1, 8, 8, 3]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import jax
 
@@ -11,6 +12,13 @@ from haiku_core._src import module as hk_module
 from haiku_core._src.typing import Initializer
 
 __all__ = ["MLP"]
+
+
+def _explicit_only(**kwargs: Any) -> dict[str, Any]:
+    # Drops arguments left at their constructor defaults, so a child's auto-repr
+    # only lists what was actually chosen (e.g. ``Linear(output_size=3, name=...)``).
+    defaults = {"with_bias": True, "w_init": None, "b_init": None}
+    return {k: v for k, v in kwargs.items() if k not in defaults or v is not defaults[k]}
 
 
 class MLP(hk_module.Module):
@@ -51,8 +59,11 @@ class MLP(hk_module.Module):
         Raises:
           ValueError: if ``b_init`` is given with ``with_bias=False``.
         """
-        if not with_bias and b_init is not None:
-            raise ValueError("haiku_core.nets.MLP: when with_bias=False, b_init must not be set.")
+        if b_init is not None and not with_bias:
+            raise ValueError(
+                "haiku_core.nets.MLP: `b_init` was given but `with_bias=False`, so the "
+                "layers have no bias to initialise; drop `b_init` or set `with_bias=True`."
+            )
         super().__init__(name=name)
         self.with_bias = with_bias
         self.w_init = w_init
@@ -62,11 +73,13 @@ class MLP(hk_module.Module):
         output_sizes = tuple(output_sizes)
         self.layers = tuple(
             basic.Linear(
-                output_size=size,
-                w_init=w_init,
-                b_init=b_init,
-                with_bias=with_bias,
-                name=f"linear_{i}",
+                **_explicit_only(
+                    output_size=size,
+                    with_bias=with_bias,
+                    w_init=w_init,
+                    b_init=b_init,
+                    name=f"linear_{i}",
+                )
             )
             for i, size in enumerate(output_sizes)
         )
@@ -87,15 +100,12 @@ class MLP(hk_module.Module):
         Raises:
           ValueError: if exactly one of ``dropout_rate`` / ``rng`` is given.
         """
-        if dropout_rate is not None and rng is None:
+        owner = f"haiku_core.nets.MLP ({self.module_name})"
+        if (dropout_rate is None) != (rng is None):
+            given, missing = ("dropout_rate", "rng") if rng is None else ("rng", "dropout_rate")
             raise ValueError(
-                f"haiku_core.nets.MLP ({self.module_name}): when using dropout "
-                f"(dropout_rate={dropout_rate}) an `rng` key must be passed."
-            )
-        if dropout_rate is None and rng is not None:
-            raise ValueError(
-                f"haiku_core.nets.MLP ({self.module_name}): `rng` should only be passed "
-                "together with `dropout_rate`."
+                f"{owner}: dropout needs both `dropout_rate` and an `rng` key, or neither; "
+                f"got `{given}` without `{missing}`."
             )
         rngs = base.PRNGSequence(rng) if rng is not None else None
         num_layers = len(self.layers)
@@ -128,22 +138,29 @@ class MLP(hk_module.Module):
             activate_final = self.activate_final
         if name is None:
             name = self.name + "_reversed"
-        maybe_sizes = [getattr(layer, "input_size", None) for layer in reversed(self.layers)]
-        sizes = [int(s) for s in maybe_sizes if s is not None]
-        if len(sizes) != len(maybe_sizes):
+        seen = [getattr(layer, "input_size", None) for layer in self.layers]
+        if any(size is None for size in seen):
             raise ValueError(
-                f"haiku_core.nets.MLP ({self.module_name}): the MLP must be called before "
-                "reverse() so that the input size of each layer is known."
+                f"haiku_core.nets.MLP ({self.module_name}): reverse() needs each layer's "
+                "input size, which is only known after the MLP has been applied once; call "
+                "it on an input first."
             )
-        return MLP(
-            output_sizes=sizes,
-            w_init=self.w_init,
-            b_init=self.b_init,
-            with_bias=self.with_bias,
-            activation=self.activation,
-            activate_final=activate_final,
-            name=name,
-        )
+        options: dict[str, Any] = {
+            "w_init": self.w_init,
+            "b_init": self.b_init,
+            "with_bias": self.with_bias,
+            "activation": self.activation,
+            "activate_final": activate_final,
+        }
+        defaults = {
+            "w_init": None,
+            "b_init": None,
+            "with_bias": True,
+            "activation": jax.nn.relu,
+            "activate_final": False,
+        }
+        chosen = {k: v for k, v in options.items() if v is not defaults[k]}
+        return MLP(output_sizes=tuple(int(s) for s in reversed(seen)), name=name, **chosen)
 
 
 # Public objects report their public home (reprs, docs, pickling).

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 
-from haiku_core._src import basic, conv, depthwise_conv
+from haiku_core._src import basic, conv, depthwise_conv, reshape
 from haiku_core._src import module as hk_module
 from haiku_core._src.batch_norm import BatchNorm
+from haiku_core._src.nets.resnet import check_image_batch
 
 __all__ = ["MobileNetV1", "MobileNetV1Block"]
 
@@ -125,14 +126,14 @@ class MobileNetV1(hk_module.Module):
         super().__init__(name=name)
         if len(strides) != len(channels):
             raise ValueError(
-                "haiku_core.nets.MobileNetV1: `strides` and `channels` must have the same "
-                f"length, got {len(strides)} and {len(channels)}."
+                "haiku_core.nets.MobileNetV1: `strides` and `channels` describe the same "
+                f"blocks (one entry each) but have {len(strides)} and {len(channels)} entries."
             )
-        self._strides = tuple(strides)
-        self._channels = tuple(channels)
-        self._num_classes = num_classes
-        self._use_bn = use_bn
-        self._with_bias = not use_bn
+        self.strides = strides
+        self.channels = channels
+        self.use_bn = use_bn
+        self.with_bias = not use_bn
+        self.num_classes = num_classes
 
     def __call__(self, inputs: jax.Array, is_training: bool) -> jax.Array:
         """Computes logits.
@@ -145,30 +146,27 @@ class MobileNetV1(hk_module.Module):
           ``[B, num_classes]`` logits.
 
         Raises:
-          ValueError: if ``inputs`` is not rank 4.
+          ImageRankError: (a ValueError, TypeError and AssertionError) if ``inputs``
+            is not rank 4.
         """
         inputs = jnp.asarray(inputs)
-        if inputs.ndim != 4:
-            raise ValueError(
-                f"haiku_core.nets.MobileNetV1 ({self.module_name}): `inputs` must be "
-                f"[B, H, W, C] (rank 4), got shape {inputs.shape}."
-            )
+        check_image_batch(inputs, f"haiku_core.nets.MobileNetV1 ({self.module_name})")
         initial_conv = conv.Conv2D(
             output_channels=32,
             kernel_shape=(3, 3),
             stride=2,
             padding="VALID",
-            with_bias=self._with_bias,
+            with_bias=self.with_bias,
         )
         x = initial_conv(inputs)
-        if self._use_bn:
+        if self.use_bn:
             x = BatchNorm(create_scale=True, create_offset=True, decay_rate=0.999)(x, is_training)
         x = jax.nn.relu(x)
-        for stride, channels in zip(self._strides, self._channels, strict=True):
-            x = MobileNetV1Block(channels, stride, self._use_bn)(x, is_training)
+        for stride, channels in zip(self.strides, self.channels, strict=True):
+            x = MobileNetV1Block(channels, stride, self.use_bn)(x, is_training)
         x = jnp.mean(x, axis=(1, 2))
-        x = jnp.reshape(x, (x.shape[0], -1))
-        return basic.Linear(self._num_classes, name="logits")(x)
+        x = reshape.Flatten()(x)
+        return basic.Linear(self.num_classes, name="logits")(x)
 
 
 # Public objects report their public home (reprs, docs, pickling).

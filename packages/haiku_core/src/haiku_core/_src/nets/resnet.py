@@ -25,12 +25,34 @@ __all__ = [
 FloatStrOrBool = str | float | bool
 
 
-def _bn_defaults(bn_config: Mapping[str, FloatStrOrBool] | None) -> dict[str, Any]:
-    cfg: dict[str, Any] = dict(bn_config or {})
-    cfg.setdefault("create_scale", True)
-    cfg.setdefault("create_offset", True)
-    cfg.setdefault("decay_rate", 0.999)
-    return cfg
+class ImageRankError(ValueError, TypeError, AssertionError):
+    """An image network was given inputs that are not a ``[B, H, W, C]`` batch.
+
+    Subclasses :class:`ValueError`, :class:`TypeError` and :class:`AssertionError`,
+    the errors such inputs otherwise trigger deeper inside the network, so
+    handlers written for any of them catch it.
+    """
+
+
+class ConfigLengthError(ValueError, IndexError):
+    """A per-group ResNet setting has too few entries.
+
+    Subclasses :class:`ValueError` and :class:`IndexError`.
+    """
+
+
+def check_image_batch(inputs: jax.Array, owner: str) -> None:
+    """Raises :class:`ImageRankError` unless ``inputs`` is rank 4 ``[B, H, W, C]``.
+
+    Args:
+      inputs: the network input.
+      owner: network description used as the error-message prefix.
+    """
+    if inputs.ndim != 4:
+        raise ImageRankError(
+            f"{owner}: `inputs` must be a batch of images [B, H, W, C] (rank 4); got shape "
+            f"{inputs.shape} (rank {inputs.ndim})."
+        )
 
 
 def _conv(channels: int, kernel: int, stride: int | Sequence[int], name: str) -> conv.Conv2D:
@@ -42,6 +64,46 @@ def _conv(channels: int, kernel: int, stride: int | Sequence[int], name: str) ->
         padding="SAME",
         name=name,
     )
+
+
+def _main_path_plan(
+    channels: int, stride: int | Sequence[int], bottleneck: bool
+) -> list[tuple[int, int, int | Sequence[int]]]:
+    # (output channels, kernel size, stride) of each conv on a block's main path.
+    # Bottleneck: 1x1 squeeze to channels/4, strided 3x3, 1x1 expand back; otherwise
+    # a strided 3x3 then a plain 3x3.
+    if bottleneck:
+        narrow = channels // 4
+        return [(narrow, 1, 1), (narrow, 3, stride), (channels, 1, 1)]
+    return [(channels, 3, stride), (channels, 3, 1)]
+
+
+def _make_main_path(
+    channels: int,
+    stride: int | Sequence[int],
+    bottleneck: bool,
+    bn_config: Mapping[str, FloatStrOrBool],
+    zero_last_scale: bool,
+) -> tuple[tuple[conv.Conv2D, BatchNorm], ...]:
+    # One (conv_i, batchnorm_i) pair per planned conv. Every BatchNorm defaults to a
+    # learned scale and offset with decay 0.999; `bn_config` overrides that.
+    bn_kwargs: dict[str, Any] = {
+        "create_scale": True,
+        "create_offset": True,
+        "decay_rate": 0.999,
+        **bn_config,
+    }
+    plan = _main_path_plan(channels, stride, bottleneck)
+    pairs = []
+    for i, (width, kernel, step) in enumerate(plan):
+        extra = {"scale_init": jnp.zeros} if zero_last_scale and i == len(plan) - 1 else {}
+        pairs.append(
+            (
+                _conv(width, kernel, step, f"conv_{i}"),
+                BatchNorm(name=f"batchnorm_{i}", **extra, **bn_kwargs),
+            )
+        )
+    return tuple(pairs)
 
 
 class BlockV1(hk_module.Module):
@@ -74,36 +136,38 @@ class BlockV1(hk_module.Module):
         """
         super().__init__(name=name)
         self.use_projection = use_projection
-        bn_config = _bn_defaults(bn_config)
-        if self.use_projection:
+        if use_projection:
             self.proj_conv = _conv(channels, 1, stride, "shortcut_conv")
-            self.proj_batchnorm = BatchNorm(name="shortcut_batchnorm", **bn_config)
-        channel_div = 4 if bottleneck else 1
-        conv_0 = _conv(
-            channels // channel_div, 1 if bottleneck else 3, 1 if bottleneck else stride, "conv_0"
+            self.proj_batchnorm = BatchNorm(
+                name="shortcut_batchnorm",
+                **{"create_scale": True, "create_offset": True, "decay_rate": 0.999, **bn_config},
+            )
+        self.layers = _make_main_path(
+            channels, stride, bottleneck, bn_config, zero_last_scale=bottleneck
         )
-        bn_0 = BatchNorm(name="batchnorm_0", **bn_config)
-        conv_1 = _conv(channels // channel_div, 3, stride if bottleneck else 1, "conv_1")
-        bn_1 = BatchNorm(name="batchnorm_1", **bn_config)
-        layers: tuple[tuple[Any, Any], ...] = ((conv_0, bn_0), (conv_1, bn_1))
-        if bottleneck:
-            conv_2 = _conv(channels, 1, 1, "conv_2")
-            bn_2 = BatchNorm(name="batchnorm_2", scale_init=jnp.zeros, **bn_config)
-            layers = (*layers, (conv_2, bn_2))
-        self.layers = layers
 
     def __call__(self, inputs: jax.Array, is_training: bool, test_local_stats: bool) -> jax.Array:
-        """Applies the block to ``[B, H, W, C]`` inputs."""
-        out = shortcut = inputs
+        """Applies the block.
+
+        Args:
+          inputs: ``[B, H, W, C]``.
+          is_training: passed to every BatchNorm.
+          test_local_stats: passed to every BatchNorm.
+
+        Returns:
+          ``[B, H', W', channels]`` (H', W' reduced by the stride).
+        """
+        skip = inputs
         if self.use_projection:
-            shortcut = self.proj_conv(shortcut)
-            shortcut = self.proj_batchnorm(shortcut, is_training, test_local_stats)
-        for i, (conv_i, bn_i) in enumerate(self.layers):
-            out = conv_i(out)
-            out = bn_i(out, is_training, test_local_stats)
-            if i < len(self.layers) - 1:
-                out = jax.nn.relu(out)
-        return jax.nn.relu(out + shortcut)
+            skip = self.proj_batchnorm(self.proj_conv(inputs), is_training, test_local_stats)
+        features = inputs
+        final = len(self.layers) - 1
+        for depth, (conv_layer, norm) in enumerate(self.layers):
+            features = norm(conv_layer(features), is_training, test_local_stats)
+            # The last layer's activation comes after the residual sum instead.
+            if depth != final:
+                features = jax.nn.relu(features)
+        return jax.nn.relu(features + skip)
 
 
 class BlockV2(hk_module.Module):
@@ -125,33 +189,23 @@ class BlockV2(hk_module.Module):
         """Creates the block; arguments as in :class:`BlockV1`."""
         super().__init__(name=name)
         self.use_projection = use_projection
-        bn_config = _bn_defaults(bn_config)
-        if self.use_projection:
+        if use_projection:
             self.proj_conv = _conv(channels, 1, stride, "shortcut_conv")
-        channel_div = 4 if bottleneck else 1
-        conv_0 = _conv(
-            channels // channel_div, 1 if bottleneck else 3, 1 if bottleneck else stride, "conv_0"
+        self.layers = _make_main_path(
+            channels, stride, bottleneck, bn_config, zero_last_scale=False
         )
-        bn_0 = BatchNorm(name="batchnorm_0", **bn_config)
-        conv_1 = _conv(channels // channel_div, 3, stride if bottleneck else 1, "conv_1")
-        bn_1 = BatchNorm(name="batchnorm_1", **bn_config)
-        layers: tuple[tuple[Any, Any], ...] = ((conv_0, bn_0), (conv_1, bn_1))
-        if bottleneck:
-            conv_2 = _conv(channels, 1, 1, "conv_2")
-            bn_2 = BatchNorm(name="batchnorm_2", **bn_config)
-            layers = (*layers, (conv_2, bn_2))
-        self.layers = layers
 
     def __call__(self, inputs: jax.Array, is_training: bool, test_local_stats: bool) -> jax.Array:
-        """Applies the block to ``[B, H, W, C]`` inputs."""
-        x = shortcut = inputs
-        for i, (conv_i, bn_i) in enumerate(self.layers):
-            x = bn_i(x, is_training, test_local_stats)
-            x = jax.nn.relu(x)
-            if i == 0 and self.use_projection:
-                shortcut = self.proj_conv(x)
-            x = conv_i(x)
-        return x + shortcut
+        """Applies the block; arguments and result as in :meth:`BlockV1.__call__`."""
+        skip = inputs
+        features = inputs
+        for depth, (conv_layer, norm) in enumerate(self.layers):
+            activated = jax.nn.relu(norm(features, is_training, test_local_stats))
+            # The projection shortcut reads the first pre-activation.
+            if depth == 0 and self.use_projection:
+                skip = self.proj_conv(activated)
+            features = conv_layer(activated)
+        return features + skip
 
 
 class BlockGroup(hk_module.Module):
@@ -183,17 +237,19 @@ class BlockGroup(hk_module.Module):
         """
         super().__init__(name=name)
         block_cls = BlockV2 if resnet_v2 else BlockV1
-        self.blocks = [
-            block_cls(
-                channels=channels,
-                stride=(1 if i else stride),
-                use_projection=(i == 0 and use_projection),
-                bottleneck=bottleneck,
-                bn_config=bn_config,
-                name=f"block_{i}",
+        self.blocks = []
+        for index in range(num_blocks):
+            first = index == 0
+            self.blocks.append(
+                block_cls(
+                    channels=channels,
+                    stride=stride if first else 1,
+                    use_projection=first and use_projection,
+                    bottleneck=bottleneck,
+                    bn_config=bn_config,
+                    name=f"block_{index}",
+                )
             )
-            for i in range(num_blocks)
-        ]
 
     def __call__(self, inputs: jax.Array, is_training: bool, test_local_stats: bool) -> jax.Array:
         """Applies the blocks in order to ``[B, H, W, C]`` inputs."""
@@ -203,12 +259,32 @@ class BlockGroup(hk_module.Module):
         return out
 
 
-def _check_length(length: int, value: Sequence[Any], name: str) -> None:
-    if len(value) != length:
-        raise ValueError(
-            f"haiku_core.nets.ResNet: `{name}` must have length {length}, got {len(value)} "
-            f"({tuple(value)!r})."
-        )
+def _per_group(value: Sequence[Any], arg: str, exact: bool) -> None:
+    count = len(value)
+    if count == 4 or (count > 4 and not exact):
+        return
+    needed = "exactly" if exact else "at least"
+    error = ValueError if exact else ConfigLengthError
+    raise error(
+        f"haiku_core.nets.ResNet: `{arg}` gives one value per block group and needs "
+        f"{needed} 4 entries; got {count}: {tuple(value)!r}."
+    )
+
+
+def _stem(net: ResNet, images: jax.Array, is_training: bool, test_local_stats: bool) -> jax.Array:
+    # Strided 7x7 conv (+ batchnorm and relu for v1), then a strided 3x3 max pool.
+    x = net.initial_conv(images)
+    if not net.resnet_v2:
+        x = jax.nn.relu(net.initial_batchnorm(x, is_training, test_local_stats))
+    return pool.max_pool(x, window_shape=(1, 3, 3, 1), strides=(1, 2, 2, 1), padding="SAME")
+
+
+def _head(net: ResNet, x: jax.Array, is_training: bool, test_local_stats: bool) -> jax.Array:
+    # v2 ends with a batchnorm + relu (its blocks are pre-activated); then global
+    # average pooling over H and W and the logits layer.
+    if net.resnet_v2:
+        x = jax.nn.relu(net.final_batchnorm(x, is_training, test_local_stats))
+    return net.logits(jnp.mean(x, axis=(1, 2)))
 
 
 class ResNet(hk_module.Module):
@@ -313,50 +389,59 @@ class ResNet(hk_module.Module):
         """
         super().__init__(name=name)
         self.resnet_v2 = resnet_v2
-        bn_config_: dict[str, Any] = dict(bn_config or {})
-        bn_config_.setdefault("decay_rate", 0.9)
-        bn_config_.setdefault("eps", 1e-5)
-        bn_config_.setdefault("create_scale", True)
-        bn_config_.setdefault("create_offset", True)
+        _per_group(blocks_per_group, "blocks_per_group", exact=True)
+        _per_group(channels_per_group, "channels_per_group", exact=True)
+        _per_group(strides, "strides", exact=True)
+        _per_group(use_projection, "use_projection", exact=False)
 
-        logits_config_: dict[str, Any] = dict(logits_config or {})
-        logits_config_.setdefault("w_init", jnp.zeros)
-        logits_config_.setdefault("name", "logits")
+        norm_kwargs: dict[str, Any] = {
+            "decay_rate": 0.9,
+            "eps": 1e-5,
+            "create_scale": True,
+            "create_offset": True,
+            **(bn_config or {}),
+        }
+        stem_kwargs: dict[str, Any] = {
+            "output_channels": 64,
+            "kernel_shape": 7,
+            "stride": 2,
+            "with_bias": False,
+            "padding": "SAME",
+            "name": "initial_conv",
+            **(initial_conv_config or {}),
+        }
+        head_kwargs: dict[str, Any] = {
+            "w_init": jnp.zeros,
+            "name": "logits",
+            **(logits_config or {}),
+        }
 
-        _check_length(4, blocks_per_group, "blocks_per_group")
-        _check_length(4, channels_per_group, "channels_per_group")
-        _check_length(4, use_projection, "use_projection")
-        _check_length(4, strides, "strides")
-
-        initial_conv_config_: dict[str, Any] = dict(initial_conv_config or {})
-        initial_conv_config_.setdefault("output_channels", 64)
-        initial_conv_config_.setdefault("kernel_shape", 7)
-        initial_conv_config_.setdefault("stride", 2)
-        initial_conv_config_.setdefault("with_bias", False)
-        initial_conv_config_.setdefault("padding", "SAME")
-        initial_conv_config_.setdefault("name", "initial_conv")
-
-        self.initial_conv = conv.Conv2D(**initial_conv_config_)
-        if not self.resnet_v2:
-            self.initial_batchnorm = BatchNorm(name="initial_batchnorm", **bn_config_)
-        self.block_groups = [
-            BlockGroup(
-                channels=channels_per_group[i],
-                num_blocks=blocks_per_group[i],
-                stride=stride,
-                bn_config=bn_config_,
-                resnet_v2=resnet_v2,
-                bottleneck=bottleneck,
-                use_projection=use_projection[i],
-                name=f"block_group_{i}",
+        self.initial_conv = conv.Conv2D(**stem_kwargs)
+        if not resnet_v2:
+            self.initial_batchnorm = BatchNorm(name="initial_batchnorm", **norm_kwargs)
+        self.block_groups = []
+        for index, (depth, width, stride) in enumerate(
+            zip(blocks_per_group, channels_per_group, strides, strict=True)
+        ):
+            self.block_groups.append(
+                BlockGroup(
+                    channels=width,
+                    num_blocks=depth,
+                    stride=stride,
+                    bn_config=norm_kwargs,
+                    resnet_v2=resnet_v2,
+                    bottleneck=bottleneck,
+                    use_projection=use_projection[index],
+                    name=f"block_group_{index}",
+                )
             )
-            for i, stride in enumerate(strides)
-        ]
-        if self.resnet_v2:
-            self.final_batchnorm = BatchNorm(name="final_batchnorm", **bn_config_)
-        self.logits = basic.Linear(num_classes, **logits_config_)
+        if resnet_v2:
+            self.final_batchnorm = BatchNorm(name="final_batchnorm", **norm_kwargs)
+        self.logits = basic.Linear(num_classes, **head_kwargs)
 
-    def __call__(self, inputs, is_training, test_local_stats=False):
+    def __call__(
+        self, inputs: jax.Array, is_training: bool, test_local_stats: bool = False
+    ) -> jax.Array:
         """Computes logits.
 
         Args:
@@ -368,26 +453,15 @@ class ResNet(hk_module.Module):
           ``[B, num_classes]`` logits.
 
         Raises:
-          ValueError: if ``inputs`` is not rank 4.
+          ImageRankError: (a ValueError, TypeError and AssertionError) if ``inputs``
+            is not rank 4.
         """
         inputs = jnp.asarray(inputs)
-        if inputs.ndim != 4:
-            raise ValueError(
-                f"haiku_core.nets.ResNet ({self.module_name}): `inputs` must be [B, H, W, C] "
-                f"(rank 4), got shape {inputs.shape}."
-            )
-        out = self.initial_conv(inputs)
-        if not self.resnet_v2:
-            out = self.initial_batchnorm(out, is_training, test_local_stats)
-            out = jax.nn.relu(out)
-        out = pool.max_pool(out, window_shape=(1, 3, 3, 1), strides=(1, 2, 2, 1), padding="SAME")
-        for block_group in self.block_groups:
-            out = block_group(out, is_training, test_local_stats)
-        if self.resnet_v2:
-            out = self.final_batchnorm(out, is_training, test_local_stats)
-            out = jax.nn.relu(out)
-        out = jnp.mean(out, axis=(1, 2))
-        return self.logits(out)
+        check_image_batch(inputs, f"haiku_core.nets.ResNet ({self.module_name})")
+        x = _stem(self, inputs, is_training, test_local_stats)
+        for group in self.block_groups:
+            x = group(x, is_training, test_local_stats)
+        return _head(self, x, is_training, test_local_stats)
 
 
 class ResNet18(ResNet):

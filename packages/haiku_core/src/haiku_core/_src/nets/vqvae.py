@@ -14,28 +14,74 @@ from haiku_core._src import module as hk_module
 __all__ = ["VectorQuantizer", "VectorQuantizerEMA"]
 
 
-def _check_inputs(inputs: jax.Array, embedding_dim: int, owner: str) -> None:
-    if inputs.ndim < 1 or inputs.shape[-1] != embedding_dim:
-        raise ValueError(
-            f"{owner}: `inputs` must have shape [..., embedding_dim] = [..., {embedding_dim}], "
-            f"got shape {inputs.shape}."
+class EmbeddingDimError(ValueError, TypeError):
+    """The inputs of a vector quantiser cannot be split into ``embedding_dim`` vectors.
+
+    Subclasses both :class:`ValueError` and :class:`TypeError` (the type a failed
+    reshape raises), so handlers written for either catch it.
+    """
+
+
+def _as_vectors(inputs: jax.Array, embedding_dim: int, owner: str) -> jax.Array:
+    # [..., D] -> [N, D]. A rank-0 input counts as a single 1-vector.
+    trailing = inputs.shape[-1] if inputs.ndim else 1
+    if trailing != embedding_dim:
+        raise EmbeddingDimError(
+            f"{owner}: the last axis of `inputs` holds the vectors to quantise and must "
+            f"have size embedding_dim={embedding_dim}; got `inputs` of shape {inputs.shape}."
         )
+    return jnp.reshape(inputs, (-1, embedding_dim))
 
 
-def _distances(flat_inputs: jax.Array, embeddings: jax.Array) -> jax.Array:
-    # ||x - e||^2 = ||x||^2 - 2 x.e + ||e||^2 for every row x and codebook column e.
-    return (
-        jnp.sum(jnp.square(flat_inputs), 1, keepdims=True)
-        - 2 * jnp.matmul(flat_inputs, embeddings)
-        + jnp.sum(jnp.square(embeddings), 0, keepdims=True)
+def _nearest_codes(
+    vectors: jax.Array, codebook: jax.Array, num_codes: int
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Squared distances ``[N, K]``, nearest code ids ``[N]`` and their one-hots ``[N, K]``."""
+    # |v - c|^2 expanded as |v|^2 - 2 v.c + |c|^2; the codebook is [D, K].
+    sq_dist = (
+        jnp.sum(jnp.square(vectors), 1, keepdims=True)
+        - 2 * jnp.matmul(vectors, codebook)
+        + jnp.sum(jnp.square(codebook), 0, keepdims=True)
     )
+    ids = jnp.argmin(sq_dist, 1)
+    return sq_dist, ids, jax.nn.one_hot(ids, num_codes, dtype=sq_dist.dtype)
 
 
-def _perplexity(encodings: jax.Array, cross_replica_axis: str | None) -> jax.Array:
-    avg_probs = jnp.mean(encodings, 0)
-    if cross_replica_axis:
-        avg_probs = jax.lax.pmean(avg_probs, axis_name=cross_replica_axis)
-    return jnp.exp(-jnp.sum(avg_probs * jnp.log(avg_probs + 1e-10)))
+def _lookup(codebook: jax.Array, ids: jax.Array) -> jax.Array:
+    # Rows of the [K, D] transposed codebook picked by integer ids [...] -> [..., D].
+    return jnp.swapaxes(jnp.asarray(codebook), 0, 1)[ids]
+
+
+def _code_usage_perplexity(one_hot: jax.Array, replica_axis: str | None) -> jax.Array:
+    usage = jnp.mean(one_hot, 0)
+    if replica_axis:
+        usage = jax.lax.pmean(usage, axis_name=replica_axis)
+    return jnp.exp(-jnp.sum(usage * jnp.log(usage + 1e-10)))
+
+
+def _replica_sum(x: jax.Array, replica_axis: str | None) -> jax.Array:
+    return jax.lax.psum(x, axis_name=replica_axis) if replica_axis else x
+
+
+def _result(
+    inputs: jax.Array,
+    snapped: jax.Array,
+    loss: jax.Array,
+    one_hot: jax.Array,
+    ids: jax.Array,
+    sq_dist: jax.Array,
+    replica_axis: str | None,
+) -> dict[str, jax.Array]:
+    # The straight-through estimator: the forward value is the snapped vector, the
+    # gradient flows to `inputs` unchanged.
+    return {
+        "quantize": inputs + jax.lax.stop_gradient(snapped - inputs),
+        "loss": loss,
+        "perplexity": _code_usage_perplexity(one_hot, replica_axis),
+        "encodings": one_hot,
+        "encoding_indices": ids,
+        "distances": sq_dist,
+    }
 
 
 class VectorQuantizer(hk_module.Module):
@@ -86,18 +132,28 @@ class VectorQuantizer(hk_module.Module):
         self.commitment_cost = commitment_cost
         self.cross_replica_axis = cross_replica_axis
         self._embedding_shape = [embedding_dim, num_embeddings]
-        self.embeddings = base.get_parameter(
+        self._embedding_dtype = dtype
+
+    @property
+    def embeddings(self) -> jax.Array:
+        """The codebook parameter ``[embedding_dim, num_embeddings]``.
+
+        Created (uniform variance-scaling init) the first time it is read inside
+        a transform, normally on the first call.
+        """
+        return base.get_parameter(
             "embeddings",
             self._embedding_shape,
-            dtype,
+            self._embedding_dtype,
             init=hk_init.VarianceScaling(distribution="uniform"),
         )
 
-    def __call__(self, inputs, is_training):
+    def __call__(self, inputs: jax.Array, is_training: bool) -> dict[str, jax.Array]:
         """Quantises ``inputs``.
 
         Args:
-          inputs: ``[..., embedding_dim]``.
+          inputs: ``[..., embedding_dim]`` (a rank-0 input counts as one vector
+            when ``embedding_dim`` is 1).
           is_training: unused (kept for API compatibility with VectorQuantizerEMA).
 
         Returns:
@@ -106,34 +162,24 @@ class VectorQuantizer(hk_module.Module):
           ``distances`` ``[N, num_embeddings]``.
 
         Raises:
-          ValueError: if the last axis of ``inputs`` is not ``embedding_dim``.
+          EmbeddingDimError: (a ValueError and TypeError) if the last axis of
+            ``inputs`` is not ``embedding_dim``.
         """
         del is_training
+        owner = f"haiku_core.nets.VectorQuantizer ({self.module_name})"
         inputs = jnp.asarray(inputs)
-        _check_inputs(
-            inputs, self.embedding_dim, f"haiku_core.nets.VectorQuantizer ({self.module_name})"
-        )
-        flat_inputs = jnp.reshape(inputs, (-1, self.embedding_dim))
-        distances = _distances(flat_inputs, self.embeddings)
-        encoding_indices = jnp.argmax(-distances, 1)
-        encodings = jax.nn.one_hot(encoding_indices, self.num_embeddings, dtype=distances.dtype)
-        encoding_indices = jnp.reshape(encoding_indices, inputs.shape[:-1])
-        quantized = self.quantize(encoding_indices)
-        e_latent_loss = jnp.mean(jnp.square(jax.lax.stop_gradient(quantized) - inputs))
-        q_latent_loss = jnp.mean(jnp.square(quantized - jax.lax.stop_gradient(inputs)))
-        loss = q_latent_loss + self.commitment_cost * e_latent_loss
-        # Straight-through estimator: forward = quantised, gradient = identity.
-        quantized = inputs + jax.lax.stop_gradient(quantized - inputs)
-        return {
-            "quantize": quantized,
-            "loss": loss,
-            "perplexity": _perplexity(encodings, self.cross_replica_axis),
-            "encodings": encodings,
-            "encoding_indices": encoding_indices,
-            "distances": distances,
-        }
+        vectors = _as_vectors(inputs, self.embedding_dim, owner)
+        sq_dist, ids, one_hot = _nearest_codes(vectors, self.embeddings, self.num_embeddings)
+        ids = jnp.reshape(ids, inputs.shape[:-1])
+        snapped = self.quantize(ids)
+        # Codebook term pulls codes towards the (fixed) inputs; the commitment term
+        # pulls the inputs towards the (fixed) codes.
+        commitment = jnp.mean(jnp.square(jax.lax.stop_gradient(snapped) - inputs))
+        codebook_term = jnp.mean(jnp.square(snapped - jax.lax.stop_gradient(inputs)))
+        loss = codebook_term + self.commitment_cost * commitment
+        return _result(inputs, snapped, loss, one_hot, ids, sq_dist, self.cross_replica_axis)
 
-    def quantize(self, encoding_indices):
+    def quantize(self, encoding_indices: jax.Array) -> jax.Array:
         """Looks up codebook vectors.
 
         Args:
@@ -142,8 +188,7 @@ class VectorQuantizer(hk_module.Module):
         Returns:
           ``[..., embedding_dim]`` codebook vectors.
         """
-        w = jnp.swapaxes(jnp.asarray(self.embeddings), 1, 0)
-        return w[(encoding_indices,)]
+        return _lookup(self.embeddings, encoding_indices)
 
 
 class VectorQuantizerEMA(hk_module.Module):
@@ -196,8 +241,8 @@ class VectorQuantizerEMA(hk_module.Module):
         super().__init__(name=name)
         if not 0 <= decay <= 1:
             raise ValueError(
-                f"haiku_core.nets.VectorQuantizerEMA ({self.module_name}): `decay` must be in "
-                f"[0, 1], got {decay}."
+                f"haiku_core.nets.VectorQuantizerEMA ({self.module_name}): `decay` is a "
+                f"moving-average weight between 0 and 1 inclusive; got {decay}."
             )
         self.embedding_dim = embedding_dim
         self.num_embeddings = num_embeddings
@@ -234,63 +279,36 @@ class VectorQuantizerEMA(hk_module.Module):
         self._ema_dw.initialize(self._embedding_shape, self._dtype)
         return self._ema_dw
 
-    def __call__(self, inputs, is_training):
+    def __call__(self, inputs: jax.Array, is_training: bool) -> dict[str, jax.Array]:
         """Quantises ``inputs`` and, when training, updates the codebook.
 
         Args:
-          inputs: ``[..., embedding_dim]``.
+          inputs: ``[..., embedding_dim]`` (a rank-0 input counts as one vector
+            when ``embedding_dim`` is 1).
           is_training: update the moving averages and the codebook.
 
         Returns:
           dict with ``quantize``, ``loss``, ``perplexity``, ``encodings``,
-          ``encoding_indices`` and ``distances`` (as :class:`VectorQuantizer`).
+          ``encoding_indices`` and ``distances`` (as :class:`VectorQuantizer`);
+          ``loss`` is only the weighted commitment term.
 
         Raises:
-          ValueError: if the last axis of ``inputs`` is not ``embedding_dim``.
+          EmbeddingDimError: (a ValueError and TypeError) if the last axis of
+            ``inputs`` is not ``embedding_dim``.
         """
+        owner = f"haiku_core.nets.VectorQuantizerEMA ({self.module_name})"
         inputs = jnp.asarray(inputs)
-        _check_inputs(
-            inputs, self.embedding_dim, f"haiku_core.nets.VectorQuantizerEMA ({self.module_name})"
-        )
-        flat_inputs = jnp.reshape(inputs, (-1, self.embedding_dim))
-        embeddings = self.embeddings
-        distances = _distances(flat_inputs, embeddings)
-        encoding_indices = jnp.argmax(-distances, 1)
-        encodings = jax.nn.one_hot(encoding_indices, self.num_embeddings, dtype=distances.dtype)
-        encoding_indices = jnp.reshape(encoding_indices, inputs.shape[:-1])
-        quantized = self.quantize(encoding_indices)
-        e_latent_loss = jnp.mean(jnp.square(jax.lax.stop_gradient(quantized) - inputs))
-
+        vectors = _as_vectors(inputs, self.embedding_dim, owner)
+        sq_dist, ids, one_hot = _nearest_codes(vectors, self.embeddings, self.num_embeddings)
+        ids = jnp.reshape(ids, inputs.shape[:-1])
+        snapped = self.quantize(ids)
+        commitment = jnp.mean(jnp.square(jax.lax.stop_gradient(snapped) - inputs))
         if is_training:
-            cluster_size = jnp.sum(encodings, axis=0)
-            if self.cross_replica_axis:
-                cluster_size = jax.lax.psum(cluster_size, axis_name=self.cross_replica_axis)
-            updated_ema_cluster_size = self.ema_cluster_size(cluster_size)
-            dw = jnp.matmul(flat_inputs.T, encodings)
-            if self.cross_replica_axis:
-                dw = jax.lax.psum(dw, axis_name=self.cross_replica_axis)
-            updated_ema_dw = self.ema_dw(dw)
-            n = jnp.sum(updated_ema_cluster_size)
-            updated_ema_cluster_size = (
-                (updated_ema_cluster_size + self.epsilon)
-                / (n + self.num_embeddings * self.epsilon)
-                * n
-            )
-            normalised = updated_ema_dw / jnp.reshape(updated_ema_cluster_size, [1, -1])
-            base.set_state("embeddings", normalised)
-        loss = self.commitment_cost * e_latent_loss
+            _refresh_codebook(self, vectors, one_hot)
+        loss = self.commitment_cost * commitment
+        return _result(inputs, snapped, loss, one_hot, ids, sq_dist, self.cross_replica_axis)
 
-        quantized = inputs + jax.lax.stop_gradient(quantized - inputs)
-        return {
-            "quantize": quantized,
-            "loss": loss,
-            "perplexity": _perplexity(encodings, self.cross_replica_axis),
-            "encodings": encodings,
-            "encoding_indices": encoding_indices,
-            "distances": distances,
-        }
-
-    def quantize(self, encoding_indices):
+    def quantize(self, encoding_indices: jax.Array) -> jax.Array:
         """Looks up codebook vectors.
 
         Args:
@@ -299,8 +317,19 @@ class VectorQuantizerEMA(hk_module.Module):
         Returns:
           ``[..., embedding_dim]`` codebook vectors.
         """
-        w = jnp.swapaxes(self.embeddings, 1, 0)
-        return w[(encoding_indices,)]
+        return _lookup(self.embeddings, encoding_indices)
+
+
+def _refresh_codebook(vq: VectorQuantizerEMA, vectors: jax.Array, one_hot: jax.Array) -> None:
+    # Track how often each code is picked and the sum of the vectors assigned to it
+    # (both summed over replicas), then set each code to the mean of its vectors,
+    # with Laplace-smoothed counts so that unused codes do not divide by zero.
+    replica_axis = vq.cross_replica_axis
+    hits = vq.ema_cluster_size(_replica_sum(jnp.sum(one_hot, axis=0), replica_axis))
+    assigned = vq.ema_dw(_replica_sum(jnp.matmul(vectors.T, one_hot), replica_axis))
+    total = jnp.sum(hits)
+    smoothed = (hits + vq.epsilon) / (total + vq.num_embeddings * vq.epsilon) * total
+    base.set_state("embeddings", assigned / jnp.reshape(smoothed, [1, -1]))
 
 
 # Public objects report their public home (reprs, docs, pickling).
