@@ -237,3 +237,44 @@ def test_sequential_params_cover_the_layers_it_calls():
     assert hk.experimental.tabulate(seq, tabulate_kwargs={"tablefmt": "html"})(x).startswith(
         "<table>"
     )
+
+
+def test_tabulate_accepts_init_apply_and_jitted_functions():
+    t = hk.transform(f)
+    rows = hk.experimental.tabulate(f)(X)
+    assert hk.experimental.tabulate(t.init)(X) == rows
+    assert hk.experimental.tabulate(jax.jit(t.init))(X) == rows
+
+    witness = []
+
+    def counted(x):
+        witness.append(None)
+        return Net()(x)
+
+    ct = hk.transform(counted)
+    params = ct.init(None, X)
+    jitted = jax.jit(ct.apply)
+
+    def g(params, x):
+        return jitted(params, None, x)
+
+    g(params, X)
+    g(params, X)
+    assert len(witness) == 2  # init + one trace: the jit cache is warm
+    # dm-haiku traces jitted code again (jit disabled) so the calls are seen.
+    calls = hk.experimental.eval_summary(g)(params, X)
+    names = [c.module_details.module.module_name for c in calls]
+    assert names == ["net", "net/dense", "net/dense_1"]
+
+
+def test_tabulate_filters_none_means_default_and_empty_message():
+    class NoOutput(hk.Module):
+        def __call__(self):
+            hk.get_parameter("w", [], init=jnp.zeros)
+
+    # filters=None is the default ("has_output"): a call returning None is left out.
+    assert hk.experimental.tabulate(lambda: NoOutput()(), filters=None)() == (
+        "No modules matching filters."
+    )
+    table = hk.experimental.tabulate(lambda: NoOutput()(), filters=())()
+    assert "no_output (NoOutput)" in table

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import html
 import pprint
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -154,6 +155,12 @@ class MethodInvocation:
 
 
 def _underlying(f: Any) -> Callable[..., Any]:
+    """The function using modules behind ``f``.
+
+    ``f`` may be that function, a Transformed/TransformedWithState, or the ``init`` /
+    ``apply`` of one (possibly wrapped, e.g. by ``jax.jit``): those are traced
+    through the original function.
+    """
     if isinstance(f, (hk_transform.Transformed, hk_transform.TransformedWithState)):
         orig = getattr(f.init, "_hk_original", None)
         if orig is None:
@@ -164,6 +171,12 @@ def _underlying(f: Any) -> Callable[..., Any]:
         return orig
     if not callable(f):
         raise TypeError(f"eval_summary/tabulate: expected a function, got {type(f).__name__}.")
+    g, seen = f, 0
+    while g is not None and seen < 32:
+        orig = getattr(g, "_hk_original", None)
+        if orig is not None:
+            return orig
+        g, seen = getattr(g, "__wrapped__", None), seen + 1
     return f
 
 
@@ -222,7 +235,10 @@ def eval_summary(
                 return fn(*a, **k)
 
         t = hk_transform.transform_with_state(run)
-        jax.eval_shape(lambda a, k: t.init(jax.random.PRNGKey(0), *a, **k), args, kwargs)
+        # With jit disabled, functions jitted (and cached) before are traced again, so
+        # their module calls are seen.
+        with jax.disable_jit():
+            jax.eval_shape(lambda a, k: t.init(jax.random.PRNGKey(0), *a, **k), args, kwargs)
         return [r for r in records if r is not None]
 
     return wrapper
@@ -271,6 +287,38 @@ def _html_table(header: list[str], rows: list[list[str]]) -> str:
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
     )
     return f"<table>\n<thead>\n<tr>{head}</tr>\n</thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+def _render_table(
+    rows: Sequence[Sequence[str]],
+    *,
+    headers: Sequence[str],
+    colalign: Sequence[str] | None = None,
+    tablefmt: str = "grid",
+    **unused: Any,
+) -> str:
+    """Renders ``rows`` under ``headers``: ``tablefmt`` "grid" (text) or "html".
+
+    Args:
+      rows: the cell texts, one list per row.
+      headers: the column titles.
+      colalign: "left"/"right" per column (grid only).
+      tablefmt: "grid" or "html" (any other value renders a grid).
+      **unused: other table options, ignored.
+
+    Returns:
+      The table.
+    """
+    del unused
+    if tablefmt == "html":
+        return _html_table(list(headers), [list(r) for r in rows])
+    right = [a == "right" for a in (colalign or ["left"] * len(headers))]
+    return _grid(list(headers), [list(r) for r in rows], right)
+
+
+# The table renderer used by :func:`tabulate` (replaceable, e.g. in tests, through
+# ``tabulate_lib.tabulate``).
+tabulate_lib = types.SimpleNamespace(tabulate=_render_table)
 
 
 _HEADERS = {
@@ -341,12 +389,12 @@ def tabulate(
     Raises:
       ValueError: for an unknown column or filter.
     """
-    fmt = (tabulate_kwargs or {}).get("tablefmt", "grid")
+    tabulate_kwargs = dict(tabulate_kwargs or {})
     columns = tuple(columns or _COLUMNS)
     for c in columns:
         if c not in _COLUMNS:
             raise ValueError(f"hk.experimental.tabulate: unknown column {c!r}; use {_COLUMNS}.")
-    filters = tuple(filters or ())
+    filters = ("has_output",) if filters is None else tuple(filters)
     for flt in filters:
         if flt not in ("has_output", "has_params"):
             raise ValueError(
@@ -380,10 +428,11 @@ def tabulate(
                 "params_bytes": _human_bytes(nbytes),
             }
             rows.append([cells[c] for c in columns])
+        if not rows:
+            return "No modules matching filters."
         header = [_HEADERS[c] for c in columns]
-        if fmt == "html":
-            return _html_table(header, rows)
-        return _grid(header, rows, [c in _RIGHT for c in columns])
+        align = ["right" if c in _RIGHT else "left" for c in columns]
+        return tabulate_lib.tabulate(rows, headers=header, colalign=align, **tabulate_kwargs)
 
     return wrapper
 
