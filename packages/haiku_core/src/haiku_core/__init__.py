@@ -78,6 +78,7 @@ from haiku_core._src.stateful import (
     while_loop,
 )
 from haiku_core._src.summarise import to_dot
+from haiku_core._src.utils import multinomial, one_hot
 from haiku_core._src.typing import MutableParams, MutableState, Params, State
 from haiku_core import config, experimental, testing
 
@@ -207,12 +208,12 @@ __all__ = [
     "with_rng",
     "without_apply_rng",
     "without_state",
-        # independent pieces
+    # independent pieces
     "data_structures",
     "initializers",
     "mixed_precision",
     "pad",
-        # layers
+    # layers
     "AvgPool",
     "BatchApply",
     "Bias",
@@ -239,7 +240,9 @@ __all__ = [
     "expand_apply",
     "get_channel_index",
     "max_pool",
-        # norm / moving averages / attention
+    "multinomial",
+    "one_hot",
+    # norm / moving averages / attention
     "BatchNorm",
     "EMAParamsTree",
     "ExponentialMovingAverage",
@@ -251,7 +254,7 @@ __all__ = [
     "SNParamsTree",
     "SpectralNorm",
     "nets",
-        # recurrent
+    # recurrent
     "Conv1DLSTM",
     "Conv2DLSTM",
     "Conv3DLSTM",

@@ -44,15 +44,23 @@ __all__ = [
 
 T = TypeVar("T")
 
-_NUMBERED = re.compile(r"^(.*)_(\d+)$")
+# An explicit number is "_0" or "_<n>" without leading zeros ("x_007" is a plain name).
+_NUMBERED = re.compile(r"^(.*)_(0|[1-9]\d*)$")
 _VALID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def camel_to_snake(name: str) -> str:
     """``Conv2DTranspose`` -> ``conv2_d_transpose`` (dm-haiku's rule)."""
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    s = re.sub(r"([A-Z])([A-Z][a-z])", r"\1_\2", s)
+    # 1) an underscore before every capitalised word ("Xy...") except at the very
+    #    start, whatever precedes it ("_Data" -> "__Data", "Foo_Bar" -> "Foo__Bar");
+    # 2) an underscore between a lowercase letter or digit and a capital.
+    s = _WORD_START.sub("_", name)
+    s = _LOWER_UPPER.sub("_", s)
     return s.lower()
+
+
+_WORD_START = re.compile(r"(?<=.)(?=[A-Z][a-z])")
+_LOWER_UPPER = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 class _ForcedName(str):
@@ -408,6 +416,7 @@ class Module(metaclass=ModuleMetaclass):
         top = stack[-1]
         if type(name) is _ForcedName:
             full = str(name)
+            _reserve_forced(stack[-2] if top[MODULE] is self else top, full)
         else:
             if top[MODULE] is self:
                 parent = stack[-2]
@@ -544,42 +553,98 @@ def name_like(method_name: str) -> Callable[[T], T]:
 # ----------------------------------------------------------------------------- name scope
 
 
-@contextlib.contextmanager
-def name_scope(name: str, *, method_name: str = "__call__") -> Iterator[None]:
+class _NameScope:
+    """Context manager returned by :func:`name_scope` (single use)."""
+
+    def __init__(self, name: str, method_name: str) -> None:
+        frame = base.frame_or_raise("hk.name_scope")
+        if not isinstance(name, str) or not name or name.startswith("/"):
+            raise ValueError(
+                f"hk.name_scope: invalid scope name {name!r}: it must be a non-empty string "
+                "that does not start with '/'."
+            )
+        if type(name) is _ForcedName:
+            full = str(name)
+            _reserve_forced(frame.stack[-1], full)
+        else:
+            if name.endswith("/"):
+                raise ValueError(
+                    f"hk.name_scope: invalid scope name {name!r}: it must not end with '/'."
+                )
+            parent = frame.stack[-1]
+            full = ""
+            for part in name.split("/"):
+                if not _VALID.match(part):
+                    raise ValueError(
+                        f"hk.name_scope: invalid scope name {name!r}: component {part!r} "
+                        "must be a valid Python identifier."
+                    )
+                base_name, n = _split_numbered(part)
+                full = _unique_name(parent, base_name, n)
+                parent = [None, method_name, full, None, None]
+        self._frame = frame
+        self._full = full
+        self._method = method_name
+        self._state = "new"
+
+    def __enter__(self) -> None:
+        if self._state == "entered":
+            raise ValueError(
+                f"hk.name_scope({self._full!r}) is already active; a name scope cannot be "
+                "entered again while it is active."
+            )
+        if self._state == "done":
+            raise ValueError(
+                f"hk.name_scope({self._full!r}) was already used; a name scope is not "
+                "reusable. Create a new one with hk.name_scope(...)."
+            )
+        self._state = "entered"
+        self._frame.stack.append([None, self._method, self._full, None, None])
+
+    def __exit__(self, *exc: Any) -> None:
+        self._state = "done"
+        self._frame.stack.pop()
+
+
+def name_scope(name: str, *, method_name: str = "__call__") -> contextlib.AbstractContextManager:
     """Prefixes the names of modules/params/state created in the block with ``name/``.
 
     The scope behaves like an anonymous module called ``name`` (so using the same
     scope name twice in one place gives ``name`` and ``name_1``). ``"a/b"`` nests.
+    A name made by :func:`force_name` is used verbatim as the full scope path. The
+    name is claimed when ``name_scope`` is called; the returned context manager can
+    be entered once.
 
     Args:
       name: the scope name; ``/`` separates nested scopes.
       method_name: method name used when naming modules created in the scope.
 
+    Returns:
+      A single-use context manager.
+
     Raises:
       ValueError: outside a transform, or for an empty/invalid name.
     """
-    frame = base.frame_or_raise("hk.name_scope")
-    if not isinstance(name, str) or not name or name.startswith("/") or name.endswith("/"):
-        raise ValueError(f"hk.name_scope: invalid scope name {name!r}.")
-    parts = name.split("/")
-    for p in parts:
-        if not _VALID.match(p):
-            raise ValueError(
-                f"hk.name_scope: invalid scope name {name!r}: component {p!r} must be a valid "
-                "identifier."
-            )
-    stack = frame.stack
-    pushed = 0
-    try:
-        for p in parts:
-            base_name, n = _split_numbered(p)
-            full = _unique_name(stack[-1], base_name, n)
-            stack.append([None, method_name, full, None, None])
-            pushed += 1
-        yield
-    finally:
-        for _ in range(pushed):
-            stack.pop()
+    return _NameScope(name, method_name)
+
+
+def _reserve_forced(parent: list, full: str) -> None:
+    """Claims a forced full name among ``parent``'s children when it is one of them."""
+    prefix = _child_prefix(parent)
+    if not full.startswith(prefix):
+        return
+    rest = full[len(prefix) :]
+    if not rest or "/" in rest:
+        return
+    counters = parent[COUNTERS]
+    if counters is None:
+        counters = parent[COUNTERS] = {}
+        parent[USED] = set()
+    base_name, n = _split_numbered(rest)
+    n = 0 if n is None else n
+    if counters.get(base_name, 0) < n + 1:
+        counters[base_name] = n + 1
+    parent[USED].add(full)
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -109,13 +109,26 @@ def _check_rng(rng: Any, msg: str) -> PRNGSequence | None:
         raise ValueError(msg.format(type=type(rng).__name__, value=rng) + f" ({e})") from e
 
 
+# Annotations of the leading arguments that init/apply add in front of f's own.
+_LEADING_ANNOTATIONS = {
+    "rng": jax.Array | int | None,
+    "params": Params | None,
+    "state": State | None,
+}
+
+
 def _signature(f: Callable, leading: list[str], returns: Any) -> inspect.Signature | None:
     try:
         sig = inspect.signature(f)
     except (TypeError, ValueError):
         return None
     P = inspect.Parameter
-    lead = [P(n, P.POSITIONAL_OR_KEYWORD) for n in leading]
+    if inspect.isfunction(returns):  # computed from f's own return annotation
+        returns = returns(sig.return_annotation)
+    lead = [
+        P(n, P.POSITIONAL_OR_KEYWORD, annotation=_LEADING_ANNOTATIONS.get(n, P.empty))
+        for n in leading
+    ]
     rest = list(sig.parameters.values())
     # Leading parameters must precede any positional-only ones of f: make all of ours
     # positional-only if f has positional-only parameters.
@@ -226,8 +239,8 @@ def transform_with_state(f: Callable[..., Any]) -> TransformedWithState:
             base.check_leaks(frame)
         return out, current
 
-    _annotate(init_fn, f, ["rng"], "init")
-    _annotate(apply_fn, f, ["params", "state", "rng"], "apply")
+    _annotate(init_fn, f, ["rng"], "init", tuple[Params, State])
+    _annotate(apply_fn, f, ["params", "state", "rng"], "apply", _with_state_return)
     return TransformedWithState(init_fn, apply_fn)
 
 
@@ -285,13 +298,23 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
             base.check_leaks(frame)
         return out
 
-    _annotate(init_fn, f, ["rng"], "init")
-    _annotate(apply_fn, f, ["params", "rng"], "apply")
+    _annotate(init_fn, f, ["rng"], "init", Params)
+    _annotate(apply_fn, f, ["params", "rng"], "apply", _plain_return)
     return Transformed(init_fn, apply_fn)
 
 
-def _annotate(fn: Callable, f: Callable, leading: list[str], kind: str) -> None:
-    sig = _signature(f, leading, inspect.Signature.empty)
+def _plain_return(returns: Any) -> Any:
+    """Return annotation of ``apply``: f's own (``Any`` when f has none)."""
+    return Any if returns is inspect.Signature.empty else returns
+
+
+def _with_state_return(returns: Any) -> Any:
+    """Return annotation of a stateful ``apply``: ``(f's output, State)``."""
+    return tuple[_plain_return(returns), State]
+
+
+def _annotate(fn: Callable, f: Callable, leading: list[str], kind: str, returns: Any) -> None:
+    sig = _signature(f, leading, returns)
     if sig is not None:
         fn.__signature__ = sig  # type: ignore[attr-defined]
     name = getattr(f, "__name__", "f")
