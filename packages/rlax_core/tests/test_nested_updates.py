@@ -41,3 +41,10 @@ def test_periodic_update_every_period():
     assert got == [1.0 if s % 3 == 0 else 0.0 for s in range(7)]
     fn = jax.jit(rlax.periodic_update, static_argnums=3)
     assert float(fn(new, old, jnp.asarray(6), 3)) == 1.0
+
+
+def test_updates_warn_pending_deprecation_like_rlax():
+    with pytest.warns(PendingDeprecationWarning, match=r"conditional_update"):
+        rlax.conditional_update(jnp.ones(2), jnp.zeros(2), True)
+    with pytest.warns(PendingDeprecationWarning, match=r"periodic_update"):
+        rlax.periodic_update(jnp.ones(2), jnp.zeros(2), jnp.asarray(2), 2)

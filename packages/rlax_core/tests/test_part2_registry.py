@@ -37,6 +37,10 @@ import rlax_core as rlax
 sys.path.insert(0, str(Path(__file__).parent))
 import test_part1_registry as part1
 
+# conditional_update/periodic_update warn on every call (as rlax does); that warning is
+# tested in test_nested_updates.py.
+pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+
 T, A, D, S = 4, 3, 2, 5
 
 

@@ -123,3 +123,10 @@ def test_tree_map_zipped_empty_returns_input_and_tree_fn_maps_prefix():
     assert out == {"a": (1.0, (3.0, 4.0))}
     with pytest.raises(TypeError, match=r"tree_fn"):
         rlax.tree_fn(lambda: 1)()
+
+
+def test_transposes_reject_non_array_leaves_with_attribute_error():
+    # A Python number has no `ndim` (upstream fails with AttributeError on it).
+    for fn in (rlax.transpose_last_axis_to_first, rlax.transpose_first_axis_to_last):
+        with pytest.raises(AttributeError, match=r"transpose_.*leaf"):
+            fn({"a": 1.0})

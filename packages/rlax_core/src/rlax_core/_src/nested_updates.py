@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import jax
@@ -24,6 +25,9 @@ def conditional_update(new_tensors: Any, old_tensors: Any, is_time: ArrayLike) -
     Returns:
       A pytree with the structure of ``new_tensors``.
 
+    Warns:
+      PendingDeprecationWarning: on every call, as rlax does (optax has the same updates).
+
     Raises:
       ValueError: if the two trees differ in structure.
       TypeError: if a pair of leaves differ in shape or dtype, or ``is_time`` does not fit
@@ -33,6 +37,13 @@ def conditional_update(new_tensors: Any, old_tensors: Any, is_time: ArrayLike) -
       >>> print(conditional_update(jnp.ones(2), jnp.zeros(2), True))
       [1. 1.]
     """
+
+    warnings.warn(
+        "rlax_core.conditional_update is pending deprecation, as in rlax; optax offers the "
+        "same target-network updates (optax.periodic_update, optax.incremental_update).",
+        PendingDeprecationWarning,
+        stacklevel=2,
+    )
 
     def select(new: Any, old: Any) -> jax.Array:
         try:
@@ -63,6 +74,10 @@ def periodic_update(
     Returns:
       A pytree with the structure of ``new_tensors``.
 
+    Warns:
+      PendingDeprecationWarning: on every call (and again from ``conditional_update``), as
+      rlax does.
+
     References:
       Mnih et al. (2015), Human-level control through deep reinforcement learning, Nature 518.
 
@@ -70,4 +85,10 @@ def periodic_update(
       >>> print(periodic_update(jnp.ones(1), jnp.zeros(1), jnp.array(6), 3))
       [1.]
     """
+    warnings.warn(
+        "rlax_core.periodic_update is pending deprecation, as in rlax; use "
+        "optax.periodic_update instead.",
+        PendingDeprecationWarning,
+        stacklevel=2,
+    )
     return conditional_update(new_tensors, old_tensors, steps % update_period == 0)

@@ -331,6 +331,17 @@ def tree_fn(fn: Callable[..., Any], **unmapped_kwargs: Any) -> Callable[..., Any
     return wrapped
 
 
+class LeafAttributeError(ValueError, AttributeError):
+    """A pytree leaf that is not an array where an array (with ``ndim``) is required."""
+
+
+def _check_array_leaf(fn: str, x: Any) -> None:
+    if not hasattr(x, "ndim"):
+        raise LeafAttributeError(
+            f"{fn}: every leaf must be an array of rank >= 1, got a {type(x).__name__} ({x!r})."
+        )
+
+
 def transpose_last_axis_to_first(tree: Any) -> Any:
     """Moves the last axis of every leaf to the front: ``[..., N] -> [N, ...]``.
 
@@ -346,6 +357,7 @@ def transpose_last_axis_to_first(tree: Any) -> Any:
     """
 
     def f(x: Any) -> jax.Array:
+        _check_array_leaf("rlax_core.transpose_last_axis_to_first", x)
         x = jnp.asarray(x)
         return jnp.transpose(x, [x.ndim - 1, *range(x.ndim - 1)])
 
@@ -367,6 +379,7 @@ def transpose_first_axis_to_last(tree: Any) -> Any:
     """
 
     def f(x: Any) -> jax.Array:
+        _check_array_leaf("rlax_core.transpose_first_axis_to_last", x)
         x = jnp.asarray(x)
         return jnp.transpose(x, [*range(1, x.ndim), 0])
 
