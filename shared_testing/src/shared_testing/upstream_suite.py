@@ -294,22 +294,32 @@ def _classify(report: pytest.TestReport) -> str:
 
 
 class _Collector:
-    def __init__(self) -> None:
+    """Sorts test outcomes per upstream file (node ids are made absolute)."""
+
+    def __init__(self, rootpath: Path) -> None:
+        self.rootpath = rootpath
         self.per_file: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
 
+    def _node(self, nodeid: str) -> tuple[str, str]:
+        path, sep, rest = nodeid.partition("::")
+        full = (self.rootpath / path).resolve()
+        parts = full.parts
+        key = "/".join(parts[parts.index("_src") + 1 :]) if "_src" in parts else path
+        return key, f"{full}{sep}{rest}"
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        file = report.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+        file, node = self._node(report.nodeid)
         if report.when == "call" or (report.when == "setup" and not report.passed):
             if report.passed:
-                self.per_file[file]["passed"].append(report.nodeid)
+                self.per_file[file]["passed"].append(node)
             elif report.skipped:
-                self.per_file[file]["skipped"].append(report.nodeid)
+                self.per_file[file]["skipped"].append(node)
             else:
-                self.per_file[file][_classify(report)].append(report.nodeid)
+                self.per_file[file][_classify(report)].append(node)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            file = report.nodeid.rsplit("/", 1)[-1]
+            file, _ = self._node(report.nodeid)
             kind = _classify(report)  # type: ignore[arg-type]
             self.per_file[file][f"collection_{kind}"].append(str(report.longrepr)[-400:])
 
@@ -326,7 +336,7 @@ def pytest_configure(config: pytest.Config) -> None:
         pass
     if not config.getoption("--upstream-native"):
         install_alias(upstream)
-    collector = _Collector()
+    collector = _Collector(config.rootpath)
     config._upstream_collector = collector  # type: ignore[attr-defined]
     config.pluginmanager.register(collector, "upstream-suite-collector")
 
