@@ -207,7 +207,7 @@ def test_bias_default_init_zeros_and_dtype():
 def test_bias_bad_inputs():
     with pytest.raises(ValueError, match=r"Bias \(bias\).*`inputs`.*rank >= 2.*\(3,\)"):
         _init_apply(lambda x: hk.Bias()(x), jnp.ones([3]))
-    with pytest.raises(ValueError, match=r"minibatch"):
+    with pytest.raises(ValueError, match=r"`bias_dims`.*axis 0.*batch"):
         _init_apply(lambda x: hk.Bias(bias_dims=[0])(x), jnp.ones([2, 3]))
     with pytest.raises(ValueError, match=r"\(-1, 4\).*\(2, 5, 3\)"):
         _init_apply(lambda x: hk.Bias(output_size=(4,))(x), jnp.ones([2, 5, 3]))

@@ -478,9 +478,11 @@ def test_constructor_and_call_errors():
         construct(lambda: hk.Conv2D(4, 3, data_format="HWC"))
     with pytest.raises(TypeError, match=r"Conv2DTranspose.*padding function"):
         construct(lambda: hk.Conv2DTranspose(4, 3, padding=hk.pad.causal))
-    with pytest.raises(ValueError, match=r"output_shape.*'VALID' or 'SAME'"):
+    with pytest.raises(ValueError, match=r"output_shape.*'SAME' or 'VALID'"):
         construct(lambda: hk.Conv2DTranspose(4, 3, output_shape=8, padding=[(1, 1)]))
-    with pytest.raises(ValueError, match=r"channel count 3.*multiple of feature_group_count=2"):
+    with pytest.raises(
+        ValueError, match=r"channel count 3.*not divisible by feature_group_count=2"
+    ):
         spec(lambda x: hk.Conv2D(4, 3, feature_group_count=2)(x), jnp.ones([1, 4, 4, 3]))
     with pytest.raises(ValueError, match=r"output_channels=4.*feature_group_count=3"):
         spec(lambda x: hk.Conv2D(4, 3, feature_group_count=3)(x), jnp.ones([1, 4, 4, 3]))

@@ -155,13 +155,13 @@ def test_modules_have_no_params_and_match_functions(np_rng):
 
 def test_errors():
     x = jnp.ones([2, 4, 4, 3])
-    with pytest.raises(ValueError, match=r"max_pool.*padding 'same'.*'SAME' or 'VALID'"):
+    with pytest.raises(ValueError, match=r"max_pool.*`padding`.*'SAME' or 'VALID'.*'same'"):
         hk.max_pool(x, (2, 2, 1), (2, 2, 1), "same")
     with pytest.raises(ValueError, match=r"avg_pool.*`window_shape`.*5.*\(2, 4, 4, 3\)"):
         hk.avg_pool(x, (1, 1, 2, 2, 1), (1, 1, 1, 1, 1), "VALID")
     with (
         pytest.warns(DeprecationWarning),
-        pytest.raises(ValueError, match=r"channel axis 4.*\(2, 4, 4, 3\)"),
+        pytest.raises(ValueError, match=r"`channel_axis` 4.*\(2, 4, 4, 3\)"),
     ):
         hk.max_pool(x, 2, 2, "VALID", channel_axis=4)
 

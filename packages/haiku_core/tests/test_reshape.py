@@ -66,11 +66,11 @@ def test_errors():
     def construct(make):
         hk.transform(lambda: make()).init(None)
 
-    with pytest.raises(ValueError, match=r"preserve_dims should be non-zero"):
+    with pytest.raises(ValueError, match=r"`preserve_dims` must be a non-zero"):
         construct(lambda: hk.Flatten(0))
-    with pytest.raises(ValueError, match=r"preserve_dims should be non-zero"):
+    with pytest.raises(ValueError, match=r"`preserve_dims` must be a non-zero"):
         construct(lambda: hk.Reshape((4,), preserve_dims=0))
-    with pytest.raises(ValueError, match=r"-1 can only occur once.*\(-1, -1\)"):
+    with pytest.raises(ValueError, match=r"at most one -1.*\(-1, -1\)"):
         construct(lambda: hk.Reshape((-1, -1)))
     with pytest.raises(ValueError, match=r"Reshape \(reshape\).*\(3, 4\).*\(2, 3, 4\).*\(5,\)"):
         run(lambda: hk.Reshape((5,)), jnp.ones([2, 3, 4]))

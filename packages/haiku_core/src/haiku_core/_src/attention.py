@@ -66,6 +66,39 @@ def _attend_fused(q, k, v, mask, key_size):
     return jnp.reshape(out, (*lead, *out.shape[-3:]))
 
 
+def _weight_initializer(
+    owner: str, w_init: Initializer | None, w_init_scale: float | None
+) -> Initializer:
+    """The projection-weight initializer implied by ``w_init`` / ``w_init_scale``.
+
+    ``w_init`` wins when given. The legacy ``w_init_scale`` still works (it means
+    ``VarianceScaling(w_init_scale)``) but warns; a non-zero scale next to an explicit
+    ``w_init`` is ambiguous and rejected, as is giving neither.
+    """
+    if w_init_scale is None:
+        if w_init is None:
+            raise ValueError(
+                f"{owner}: no weight initializer given. `w_init` is required, e.g. "
+                "w_init=hk.initializers.VarianceScaling(1.0); got w_init=None and "
+                "w_init_scale=None."
+            )
+        return w_init
+    warnings.warn(
+        f"{owner}: `w_init_scale` is deprecated; pass "
+        f"w_init=hk.initializers.VarianceScaling({w_init_scale!r}) instead.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if w_init is None:
+        return hk_init.VarianceScaling(w_init_scale)
+    if w_init and w_init_scale:
+        raise ValueError(
+            f"{owner}: got both `w_init` ({w_init!r}) and `w_init_scale` "
+            f"({w_init_scale!r}); give only `w_init`."
+        )
+    return w_init
+
+
 class MultiHeadAttention(hk_module.Module):
     """Multi-head attention with learned query/key/value/output projections.
 
@@ -117,31 +150,17 @@ class MultiHeadAttention(hk_module.Module):
           name: module name; defaults to ``multi_head_attention``.
 
         Raises:
-          ValueError: if neither or both of ``w_init`` / ``w_init_scale`` are given.
+          ValueError: if neither ``w_init`` nor ``w_init_scale`` is given, or both
+            are given (and ``w_init_scale`` is non-zero).
         """
         super().__init__(name=name)
-        owner = f"haiku_core.MultiHeadAttention ({self.module_name})"
         self.num_heads = num_heads
         self.key_size = key_size
         self.value_size = value_size or key_size
         self.model_size = model_size or key_size * num_heads
-        if w_init_scale is not None:
-            warnings.warn(
-                "`w_init_scale` is deprecated; pass "
-                "w_init=hk.initializers.VarianceScaling(w_init_scale) instead.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-        if w_init is not None and w_init_scale is not None:
-            raise ValueError(f"{owner}: please provide only `w_init`, not `w_init_scale`.")
-        if w_init is None and w_init_scale is None:
-            raise ValueError(
-                f"{owner}: please provide a weight initializer: `w_init` (e.g. "
-                "hk.initializers.VarianceScaling(1.0)); `w_init` is mandatory."
-            )
-        if w_init is None and w_init_scale is not None:
-            w_init = hk_init.VarianceScaling(w_init_scale)
-        self.w_init = w_init
+        self.w_init = _weight_initializer(
+            f"haiku_core.MultiHeadAttention ({self.module_name})", w_init, w_init_scale
+        )
         self.with_bias = with_bias
         self.b_init = b_init
 

@@ -26,6 +26,8 @@ __all__ = [
     "Sequential",
     "dropout",
     "expand_apply",
+    "multinomial",
+    "one_hot",
 ]
 
 Initializer = Callable[[Sequence[int], Any], jax.Array]
@@ -190,8 +192,8 @@ def _bias_shape(
         dim %= rank
         if dim == 0:
             raise ValueError(
-                f"{where_}: Cannot apply bias across the minibatch dimension: `bias_dims` "
-                f"{tuple(bias_dims)} contains axis 0 of `inputs` (shape {input_shape})."
+                f"{where_}: `bias_dims` {tuple(bias_dims)} includes axis 0, the batch axis "
+                f"of `inputs` (shape {input_shape}); a bias may not vary across the batch."
             )
         shape[dim] = input_shape[dim]
     start = next((d for d in range(1, rank) if shape[d] != 1), rank)
@@ -391,6 +393,57 @@ def dropout(
     return keep * x / keep_rate
 
 
+def one_hot(x: jax.typing.ArrayLike, num_classes: int, dtype: Any = jnp.float32) -> jax.Array:
+    """One-hot encodes integer class indices (kept for dm-haiku compatibility).
+
+    Equivalent to ``jax.nn.one_hot(x, num_classes).astype(dtype)``, which new code
+    should call directly. Indices outside ``[0, num_classes)`` give an all-zero row.
+
+    Args:
+      x: integer indices of any shape ``[...]``.
+      num_classes: ``C``, the size of the new trailing axis.
+      dtype: dtype of the result.
+
+    Returns:
+      ``[..., C]`` array with a 1 at each index and 0 elsewhere.
+
+    >>> import haiku_core as hk, jax.numpy as jnp
+    >>> hk.one_hot(jnp.array([0, 2]), 3).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+    encoded = jax.nn.one_hot(x, num_classes)
+    return encoded.astype(dtype)
+
+
+def multinomial(rng: jax.Array, logits: jax.Array, num_samples: int) -> jax.Array:
+    """Draws class indices from categorical distributions (kept for dm-haiku compatibility).
+
+    New code should call ``jax.random.categorical`` directly. For
+    ``num_samples > 1`` the draws for all samples are made in one
+    ``jax.random.categorical`` call with the sample axis first and then moved last,
+    so the same key gives the same indices as dm-haiku.
+
+    Args:
+      rng: PRNG key.
+      logits: ``[..., C]`` unnormalised log-probabilities over ``C`` classes.
+      num_samples: ``S``, the number of draws per distribution.
+
+    Returns:
+      ``[..., S]`` integer class indices.
+
+    >>> import haiku_core as hk, jax, jax.numpy as jnp
+    >>> hk.multinomial(jax.random.PRNGKey(0), jnp.zeros([2, 5]), 3).shape
+    (2, 3)
+    """
+    logits = jnp.asarray(logits)
+    if num_samples == 1:
+        single = jax.random.categorical(rng, logits)
+        return jnp.expand_dims(single, -1)
+    batch_shape = logits.shape[:-1]
+    draws = jax.random.categorical(rng, logits, shape=(num_samples, *batch_shape))
+    return jnp.moveaxis(draws, 0, -1)
+
+
 def _is_array(x: Any) -> bool:
     return isinstance(x, (jax.Array, np.ndarray))
 
@@ -438,7 +491,7 @@ class BatchApply:
         example = next((x for x in leaves if x.ndim >= n), None)
         if example is None:
             raise ValueError(
-                f"haiku_core.BatchApply: requires at least one array input with ndim >= "
+                f"haiku_core.BatchApply: needs at least one array argument with ndim >= "
                 f"{n} (num_dims), got shapes {[x.shape for x in leaves]}."
             )
         batch_shape = tuple(example.shape[:n])

@@ -281,24 +281,37 @@ class ConvND(hk_module.Module):
         w = f"haiku_core.{type(self).__name__}"
         if num_spatial_dims <= 0:
             raise ValueError(
-                f"{w}: We only support convolution operations for `num_spatial_dims` "
-                f"greater than 0, received num_spatial_dims={num_spatial_dims}."
+                f"{w}: `num_spatial_dims` (the number of spatial axes to convolve over) "
+                f"must be a positive int, got {num_spatial_dims}."
             )
-        self.num_spatial_dims = num_spatial_dims
+        n = num_spatial_dims
+        # Per-axis geometry, validated in argument order so the first bad one is reported.
+        kernel, strides, dilation = (
+            replicate(w, arg, value, n)
+            for arg, value in (("kernel_shape", kernel_shape), ("stride", stride), ("rate", rate))
+        )
+        layout_axis = get_channel_index(data_format)
+        pads = explicit_padding(w, padding, kernel, dilation)
+
+        # What the layer computes.
+        self.num_spatial_dims = n
         self.output_channels = output_channels
-        self.kernel_shape = replicate(w, "kernel_shape", kernel_shape, num_spatial_dims)
+        self.feature_group_count = feature_group_count
         self.with_bias = with_bias
-        self.stride = replicate(w, "stride", stride, num_spatial_dims)
+        # Window geometry (lax.conv_general_dilated arguments).
+        self.kernel_shape = kernel
+        self.stride = strides
+        self.kernel_dilation = dilation
+        self.lhs_dilation = (1,) * n
+        self.padding = pads
+        # Memory layout.
+        self.data_format = data_format
+        self.channel_index = layout_axis
+        self.dimension_numbers = dimension_numbers(n, layout_axis)
+        # Parameter creation.
         self.w_init = w_init
         self.b_init = b_init or jnp.zeros
         self.mask = mask
-        self.feature_group_count = feature_group_count
-        self.lhs_dilation = (1,) * num_spatial_dims
-        self.kernel_dilation = replicate(w, "rate", rate, num_spatial_dims)
-        self.data_format = data_format
-        self.channel_index = get_channel_index(data_format)
-        self.dimension_numbers = dimension_numbers(num_spatial_dims, self.channel_index)
-        self.padding = explicit_padding(w, padding, self.kernel_shape, self.kernel_dilation)
 
     def __call__(
         self, inputs: jax.typing.ArrayLike, *, precision: jax.lax.Precision | None = None
@@ -328,7 +341,7 @@ class ConvND(hk_module.Module):
         if in_channels % groups:
             raise ValueError(
                 f"{where(self)}: the input channel count {in_channels} of `inputs` (shape "
-                f"{inputs.shape}) must be a multiple of feature_group_count={groups}."
+                f"{inputs.shape}) is not divisible by feature_group_count={groups}."
             )
         if self.output_channels % groups:
             raise ValueError(
@@ -591,8 +604,8 @@ class ConvNDTranspose(hk_module.Module):
         w = f"haiku_core.{type(self).__name__}"
         if num_spatial_dims <= 0:
             raise ValueError(
-                f"{w}: We only support convolution operations for `num_spatial_dims` "
-                f"greater than 0, received num_spatial_dims={num_spatial_dims}."
+                f"{w}: `num_spatial_dims` (the number of spatial axes to convolve over) "
+                f"must be a positive int, got {num_spatial_dims}."
             )
         self.num_spatial_dims = num_spatial_dims
         self.output_channels = output_channels
@@ -602,8 +615,8 @@ class ConvNDTranspose(hk_module.Module):
             self.output_shape = replicate(w, "output_shape", output_shape, num_spatial_dims)
             if not isinstance(padding, str):
                 raise ValueError(
-                    f"{w}: When specifying `output_shape`, ensure that padding is 'VALID' "
-                    f"or 'SAME', got {padding!r}."
+                    f"{w}: an explicit `output_shape` needs `padding` 'SAME' or 'VALID' "
+                    f"(the padding is then derived from the output size), got {padding!r}."
                 )
         self.with_bias = with_bias
         self.stride = replicate(w, "stride", stride, num_spatial_dims)

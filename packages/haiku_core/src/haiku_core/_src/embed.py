@@ -2,20 +2,14 @@
 
 Out-of-range ids
 ----------------
-``Embed`` follows dm-haiku for ids that are only known on the device (traced or
-``jax.Array`` ids, e.g. under ``jit``), because checking them would need a
-device-to-host sync:
+Ids are not range-checked (a check would need a device-to-host sync), exactly as
+in dm-haiku:
 
 * ``ARRAY_INDEX`` indexes like NumPy: ids in ``[-V, 0)`` count from the end, and
   any other out-of-range id is clamped into ``[0, V - 1]`` (XLA gather semantics).
 * ``ONE_HOT`` gives an all-zero embedding for any id outside ``[0, V)``.
 
-Ids given as host data (Python ints / lists, NumPy arrays) are checked when the
-module is called, and an out-of-range id raises ``ValueError`` instead of silently
-returning a clamped row (dm-haiku returns the clamped row). The valid range is
-``[-V, V)`` for ``ARRAY_INDEX`` and ``[0, V)`` for ``ONE_HOT``.
-
-For a runtime check under ``jit``, wrap the applied function with
+For a runtime check, wrap the applied function with
 ``jax.experimental.checkify.checkify(..., errors=checkify.index_checks)``: the
 ``ARRAY_INDEX`` gather is an ordinary indexing op, so an out-of-bounds id then
 surfaces as a checkify error instead of a clamped row.
@@ -53,17 +47,31 @@ class EmbedLookupStyle(enum.Enum):
     ONE_HOT = 2
 
 
-def _resolve_style(where_: str, style: str | EmbedLookupStyle) -> EmbedLookupStyle:
+class UnknownLookupStyleError(AttributeError):
+    """``Embed`` was called with a ``lookup_style`` name that is not an ``EmbedLookupStyle``."""
+
+
+def _resolve_style(where_: str, style: Any) -> EmbedLookupStyle:
+    """The ``EmbedLookupStyle`` named by ``style`` (a member or a name in any case).
+
+    Raises:
+      UnknownLookupStyleError: (an ``AttributeError``) for an unknown name.
+      NotImplementedError: for a value that is neither a name nor a member.
+    """
     if isinstance(style, EmbedLookupStyle):
         return style
+    choices = [s.name for s in EmbedLookupStyle]
     if isinstance(style, str):
-        try:
-            return EmbedLookupStyle[style.upper()]
-        except KeyError:
-            pass
-    raise ValueError(
-        f"{where_}: `lookup_style` must be one of {[s.name for s in EmbedLookupStyle]} "
-        f"(or an EmbedLookupStyle), got {style!r}."
+        found = EmbedLookupStyle.__members__.get(style.upper())
+        if found is None:
+            raise UnknownLookupStyleError(
+                f"{where_}: `lookup_style` {style!r} is not a lookup style; expected one "
+                f"of {choices} (any case) or an EmbedLookupStyle."
+            )
+        return found
+    raise NotImplementedError(
+        f"{where_}: `lookup_style` must be a string from {choices} or an "
+        f"EmbedLookupStyle, got {style!r} of type {type(style).__name__}."
     )
 
 
@@ -102,7 +110,8 @@ class Embed(hk_module.Module):
           w_init: initializer for ``embeddings``; default truncated normal, stddev 1.
             Ignored when ``embedding_matrix`` is given.
           lookup_style: ``"ARRAY_INDEX"`` (default) or ``"ONE_HOT"`` (any case) or an
-            ``EmbedLookupStyle``.
+            ``EmbedLookupStyle``. It is resolved when the module is called, so an
+            unknown name raises there.
           name: module name; default ``embed``.
           precision: matmul precision for ``ONE_HOT`` lookups.
 
@@ -113,9 +122,9 @@ class Embed(hk_module.Module):
         super().__init__(name=name)
         if embedding_matrix is None and not (vocab_size and embed_dim):
             raise ValueError(
-                "haiku_core.Embed: must be supplied either with an initial "
-                "`embedding_matrix` or with `embed_dim` and `vocab_size`, got "
-                f"vocab_size={vocab_size}, embed_dim={embed_dim}."
+                "haiku_core.Embed: the table size is unknown. Give `embedding_matrix` "
+                "([V, D] initial values), or both `vocab_size` and `embed_dim`; got "
+                f"vocab_size={vocab_size}, embed_dim={embed_dim}, embedding_matrix=None."
             )
         self._dtype: Any = jnp.float32
         if embedding_matrix is not None:
@@ -127,15 +136,13 @@ class Embed(hk_module.Module):
                 )
             if vocab_size and matrix.shape[0] != vocab_size:
                 raise ValueError(
-                    f"haiku_core.Embed: An `embedding_matrix` was supplied but the "
-                    f"`vocab_size` of {vocab_size} was not consistent with its shape "
-                    f"{matrix.shape}."
+                    f"haiku_core.Embed: `vocab_size`={vocab_size} disagrees with "
+                    f"`embedding_matrix` of shape {matrix.shape} (V={matrix.shape[0]})."
                 )
             if embed_dim and matrix.shape[1] != embed_dim:
                 raise ValueError(
-                    f"haiku_core.Embed: An `embedding_matrix` was supplied but the "
-                    f"`embed_dim` of {embed_dim} was not consistent with its shape "
-                    f"{matrix.shape}."
+                    f"haiku_core.Embed: `embed_dim`={embed_dim} disagrees with "
+                    f"`embedding_matrix` of shape {matrix.shape} (D={matrix.shape[1]})."
                 )
             vocab_size, embed_dim = matrix.shape
             self._dtype = matrix.dtype
@@ -149,7 +156,6 @@ class Embed(hk_module.Module):
         self.vocab_size: int = int(vocab_size)  # type: ignore[arg-type]
         self.embed_dim: int = int(embed_dim)  # type: ignore[arg-type]
         self.lookup_style = lookup_style
-        _resolve_style("haiku_core.Embed", lookup_style)
         self.precision = precision
         self.w_init = w_init or hk_init.TruncatedNormal()
 
@@ -178,31 +184,22 @@ class Embed(hk_module.Module):
           float32 one-hot matmul).
 
         Raises:
-          ValueError: if ``ids`` is not of integer dtype, or host ``ids`` are out of
-            range for the lookup style.
+          ValueError: if ``ids`` is not of integer dtype.
+          AttributeError: if the lookup style is a string naming no style.
+          NotImplementedError: if the lookup style is neither a string nor an
+            ``EmbedLookupStyle``.
         """
         w = where(self)
-        host = not isinstance(ids, jax.Array)
-        ids_np = np.asarray(ids) if host else None
         ids = jnp.asarray(ids)
         if not jnp.issubdtype(ids.dtype, jnp.integer):
             raise ValueError(
-                f"{w}: `ids` must be an array of integer dtype, got dtype {ids.dtype} "
+                f"{w}: `ids` must hold integer indices (an int dtype), got dtype {ids.dtype} "
                 f"(shape {ids.shape})."
             )
         style = _resolve_style(w, lookup_style or self.lookup_style)
-        precision = precision or self.precision
-        vocab = self.vocab_size
-        if ids_np is not None and ids_np.size:
-            lo = -vocab if style is EmbedLookupStyle.ARRAY_INDEX else 0
-            bad = (ids_np < lo) | (ids_np >= vocab)
-            if bad.any():
-                raise ValueError(
-                    f"{w}: `ids` must lie in [{lo}, {vocab}) for {style.name} lookup "
-                    f"(vocab_size={vocab}), got out-of-range ids "
-                    f"{np.unique(ids_np[bad])[:10].tolist()}."
-                )
+        if precision is None:
+            precision = self.precision
         if style is EmbedLookupStyle.ARRAY_INDEX:
             return jnp.asarray(self.embeddings)[(ids,)]
-        one_hot = jax.nn.one_hot(ids, vocab)
+        one_hot = jax.nn.one_hot(ids, self.vocab_size)
         return jnp.dot(one_hot, self.embeddings, precision=precision)

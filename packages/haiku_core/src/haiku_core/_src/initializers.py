@@ -77,6 +77,14 @@ def _as_shape(where: str, shape: Sequence[int]) -> tuple[int, ...]:
     return out
 
 
+class InexactDtypeError(TypeError, ValueError):
+    """A random initializer was asked for a non-floating dtype.
+
+    A ``TypeError`` that is also a ``ValueError`` (what ``jax.random`` raises for such
+    a dtype, and so what dm-haiku's initializers raise).
+    """
+
+
 def _check_inexact(where: str, dtype: Any, *, allow_complex: bool = True) -> None:
     dt = jnp.dtype(dtype)
     ok = jnp.issubdtype(dt, jnp.floating) or (
@@ -84,7 +92,7 @@ def _check_inexact(where: str, dtype: Any, *, allow_complex: bool = True) -> Non
     )
     if not ok:
         kinds = "a floating or complex" if allow_complex else "a floating"
-        raise TypeError(f"{_PUBLIC}.{where}: `dtype` must be {kinds} dtype, got {dt}.")
+        raise InexactDtypeError(f"{_PUBLIC}.{where}: `dtype` must be {kinds} dtype, got {dt}.")
 
 
 def _compute_fans(
@@ -226,17 +234,16 @@ class TruncatedNormal:
         """
         shape = _as_shape("TruncatedNormal", shape)
         _check_inexact("TruncatedNormal", dtype)
-        real_dtype = jnp.finfo(dtype).dtype
-        m = jax.lax.convert_element_type(self.mean, dtype)
-        s = jax.lax.convert_element_type(self.stddev, real_dtype)
+        # Complex outputs draw the real and imaginary parts as two stacked real samples.
         is_complex = jnp.issubdtype(dtype, jnp.complexfloating)
-        sample_shape = (2, *shape) if is_complex else shape
-        unscaled = jax.random.truncated_normal(
-            _next_key(), self.lower, self.upper, sample_shape, real_dtype
+        component = jnp.finfo(dtype).dtype
+        draws = jax.random.truncated_normal(
+            _next_key(), self.lower, self.upper, (2, *shape) if is_complex else shape, component
         )
-        if is_complex:
-            unscaled = unscaled[0] + 1j * unscaled[1]
-        return s * unscaled + m
+        z = jax.lax.complex(draws[0], draws[1]) if is_complex else draws
+        scale = jax.lax.convert_element_type(self.stddev, component)
+        shift = jax.lax.convert_element_type(self.mean, dtype)
+        return z * scale + shift
 
 
 @_public

@@ -8,7 +8,8 @@ of a two-level params-like mapping. Both keep their statistics in ``hk.State``
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -77,22 +78,33 @@ class ExponentialMovingAverage(hk_module.Module):
             )
         if warmup_length and zero_debias:
             raise ValueError(
-                "haiku_core.ExponentialMovingAverage: zero debiasing does not make sense "
-                "together with a warm-up (the warm-up already starts the average at the "
+                "haiku_core.ExponentialMovingAverage: `zero_debias` and `warmup_length` "
+                "exclude each other (the warm-up already starts the average at the "
                 f"value); got zero_debias=True and warmup_length={warmup_length}. "
                 "Set zero_debias=False."
             )
-        self._decay = decay
-        self._zero_debias = zero_debias
-        self._warmup_length = warmup_length
+        self.decay = decay
+        self.zero_debias = zero_debias
+        self.warmup_length = warmup_length
 
-    def initialize(self, shape, dtype=jnp.float32) -> None:
+    def initialize(self, shape: Sequence[int] | jax.Array, dtype: Any = jnp.float32) -> None:
         """Creates the ``hidden`` and ``average`` state (zeros) without an update.
 
         Args:
-          shape: shape of the tracked value.
+          shape: shape of the tracked value. An array (of any rank, 0-d included)
+            is also accepted, for compatibility: its own shape and dtype are used
+            (``dtype`` is then ignored) and a ``DeprecationWarning`` is issued.
           dtype: dtype of the tracked value.
         """
+        if hasattr(shape, "shape"):
+            warnings.warn(
+                "haiku_core.ExponentialMovingAverage.initialize: pass the shape and dtype "
+                "of the tracked value (`initialize(v.shape, v.dtype)`), not the value "
+                "itself; passing a value is deprecated.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            shape, dtype = shape.shape, shape.dtype
         base.get_state("hidden", shape, dtype, init=jnp.zeros)
         base.get_state("average", shape, dtype, init=jnp.zeros)
 
@@ -109,19 +121,24 @@ class ExponentialMovingAverage(hk_module.Module):
           The updated (debiased, when ``zero_debias``) average, shaped like ``value``.
         """
         value = jnp.asarray(value)
-        counter = base.get_state("counter", (), jnp.int32, init=_counter_init(-self._warmup_length))
+        counter = base.get_state("counter", (), jnp.int32, init=_counter_init(-self.warmup_length))
         counter = counter + 1
-        decay = jax.lax.convert_element_type(self._decay, value.dtype)
-        if self._warmup_length > 0:
+        decay = jax.lax.convert_element_type(self.decay, value.dtype)
+        if self.warmup_length > 0:
             decay = jnp.where(counter <= 0, jnp.zeros_like(decay), decay)
         one = jnp.ones([], value.dtype)
         hidden = base.get_state("hidden", value.shape, value.dtype, init=jnp.zeros)
         hidden = hidden * decay + value * (one - decay)
         average = hidden
-        if self._zero_debias:
+        if self.zero_debias:
             # lax.pow, not jnp.power: with a concrete integer exponent jnp.power reads it back
             # to the host (a device sync per call when un-jitted); under jit both lower to `pow`.
-            average = average / (one - jax.lax.pow(decay, counter))
+            # lax.pow needs an inexact base, so integer/bool values take jnp.power.
+            if jnp.issubdtype(decay.dtype, jnp.inexact):
+                correction = jax.lax.pow(decay, counter)
+            else:
+                correction = jnp.power(decay, counter)
+            average = average / (one - correction)
         if update_stats:
             base.set_state("counter", counter)
             base.set_state("hidden", hidden)
@@ -134,15 +151,27 @@ class ExponentialMovingAverage(hk_module.Module):
         return base.get_state("average")
 
 
+class NotAParamsTreeError(TypeError, AttributeError):
+    """A tree given to ``EMAParamsTree``/``SNParamsTree`` is not a two-level mapping.
+
+    A ``TypeError``; also an ``AttributeError``, which is what dm-haiku raises when
+    the tree (or one of its values) has no ``.items()``.
+    """
+
+
 def _tree_entries(tree: Mapping[str, Mapping[str, Any]], owner: str):
-    if not isinstance(tree, Mapping):
-        raise TypeError(
+    """Yields ``(module_name, leaf_name, leaf)`` for a ``{module: {name: leaf}}`` tree.
+
+    Anything with ``.items()`` counts as a mapping at either level.
+    """
+    if not hasattr(tree, "items"):
+        raise NotAParamsTreeError(
             f"{owner}: `tree` must be a two-level mapping {{module_name: {{name: array}}}} "
             f"like hk.Params, got {type(tree).__name__}."
         )
     for module_name, leaves in tree.items():
-        if not isinstance(leaves, Mapping):
-            raise TypeError(
+        if not hasattr(leaves, "items"):
+            raise NotAParamsTreeError(
                 f"{owner}: `tree[{module_name!r}]` must be a mapping {{name: array}}, "
                 f"got {type(leaves).__name__}."
             )
@@ -184,10 +213,10 @@ class EMAParamsTree(hk_module.Module):
           name: module name; defaults to ``ema_params_tree``.
         """
         super().__init__(name=name)
-        self._decay = decay
-        self._zero_debias = zero_debias
-        self._warmup_length = warmup_length
-        self._ignore_regex = ignore_regex
+        self.decay = decay
+        self.zero_debias = zero_debias
+        self.warmup_length = warmup_length
+        self.ignore_regex = ignore_regex
 
     def __call__(self, tree, update_stats=True):
         """Updates the averages and returns a tree of averages.
@@ -204,14 +233,14 @@ class EMAParamsTree(hk_module.Module):
             tree, f"haiku_core.EMAParamsTree ({self.module_name})"
         ):
             key = f"{module_name}/{leaf_name}"
-            if self._ignore_regex and re.match(self._ignore_regex, key):
+            if self.ignore_regex and re.match(self.ignore_regex, key):
                 new = leaf
             else:
                 child = key.replace("/", "__").replace("~", "_tilde_")
                 new = ExponentialMovingAverage(
-                    self._decay,
-                    zero_debias=self._zero_debias,
-                    warmup_length=self._warmup_length,
+                    self.decay,
+                    zero_debias=self.zero_debias,
+                    warmup_length=self.warmup_length,
                     name=child,
                 )(leaf, update_stats=update_stats)
             out.setdefault(module_name, {})[leaf_name] = new

@@ -55,7 +55,7 @@ def _infer_shape(
     if isinstance(size, (int, np.integer)):
         if channel_axis and not 0 <= abs(channel_axis) < x.ndim:
             raise ValueError(
-                f"{where}: Invalid channel axis {channel_axis} for `value` of shape "
+                f"{where}: `channel_axis` {channel_axis} is out of range for `value` of shape "
                 f"{x.shape} (an int `{arg}` needs a channel axis in "
                 f"[-{x.ndim - 1}, {x.ndim - 1}]; pass channel_axis=None if there is none)."
             )
@@ -73,7 +73,7 @@ def _infer_shape(
 
 def _check_padding(where: str, padding: str) -> None:
     if padding not in ("SAME", "VALID"):
-        raise ValueError(f"{where}: Invalid padding {padding!r}, must be 'SAME' or 'VALID'.")
+        raise ValueError(f"{where}: `padding` must be 'SAME' or 'VALID', got {padding!r}.")
 
 
 def max_pool(

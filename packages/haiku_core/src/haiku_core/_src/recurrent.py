@@ -745,3 +745,17 @@ def deep_rnn_with_skip_connections(layers: Sequence[RNNCore], name: str | None =
 from haiku_core._src.utils import set_public_module  # noqa: E402
 
 set_public_module(globals(), __all__, "haiku_core")
+
+
+def __getattr__(name: str) -> Any:
+    """Lazily exposes ``ConvNDLSTM`` here too (it lives in ``conv_lstm``).
+
+    dm-haiku defines its convolutional LSTMs next to the other cores; the lazy lookup
+    keeps that location working without an import cycle (``conv_lstm`` imports this
+    module).
+    """
+    if name == "ConvNDLSTM":
+        from haiku_core._src.conv_lstm import ConvNDLSTM
+
+        return ConvNDLSTM
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

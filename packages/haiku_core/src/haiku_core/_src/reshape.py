@@ -14,6 +14,14 @@ from haiku_core._src.basic import where
 __all__ = ["Flatten", "Reshape"]
 
 
+class ReshapeSizeError(TypeError, ValueError):
+    """The trailing axes of a ``Reshape`` input do not fit ``output_shape``.
+
+    A ``TypeError`` (what ``jnp.reshape`` raises for a size mismatch, and so what
+    dm-haiku raises) that is also a ``ValueError``.
+    """
+
+
 class Reshape(hk_module.Module):
     """Reshapes the trailing axes of the input to ``output_shape``.
 
@@ -46,14 +54,15 @@ class Reshape(hk_module.Module):
         super().__init__(name=name)
         if preserve_dims == 0:
             raise ValueError(
-                f"haiku_core.{type(self).__name__}: Argument preserve_dims should be "
-                f"non-zero, got {preserve_dims}."
+                f"haiku_core.{type(self).__name__}: `preserve_dims` must be a non-zero "
+                f"int (positive keeps leading axes, negative drops trailing ones), got "
+                f"{preserve_dims}."
             )
         output_shape = tuple(int(d) for d in output_shape)
         if output_shape.count(-1) > 1:
             raise ValueError(
-                f"haiku_core.{type(self).__name__}: -1 can only occur once in "
-                f"`output_shape`, got {output_shape}."
+                f"haiku_core.{type(self).__name__}: `output_shape` may hold at most one "
+                f"-1 (inferred axis), got {output_shape}."
             )
         self.output_shape = output_shape
         self.preserve_dims = preserve_dims
@@ -68,7 +77,8 @@ class Reshape(hk_module.Module):
           Array ``[*preserved, *output_shape]``.
 
         Raises:
-          ValueError: if ``rest`` cannot be reshaped to ``output_shape``.
+          ReshapeSizeError: (a ``TypeError`` and ``ValueError``) if ``rest`` cannot be
+            reshaped to ``output_shape``.
         """
         inputs = jnp.asarray(inputs)
         if self.preserve_dims > 0:
@@ -83,14 +93,14 @@ class Reshape(hk_module.Module):
         known = math.prod(d for d in out if d != -1)
         if -1 in out:
             if known == 0 or size % known:
-                raise ValueError(
+                raise ReshapeSizeError(
                     f"{where(self)}: cannot reshape the trailing axes {tuple(rest)} of "
                     f"`inputs` (shape {inputs.shape}, preserve_dims={self.preserve_dims}) "
                     f"to output_shape {self.output_shape}."
                 )
             out[out.index(-1)] = size // known
         elif known != size:
-            raise ValueError(
+            raise ReshapeSizeError(
                 f"{where(self)}: cannot reshape the trailing axes {tuple(rest)} (size "
                 f"{size}) of `inputs` (shape {inputs.shape}, preserve_dims="
                 f"{self.preserve_dims}) to output_shape {self.output_shape} (size {known})."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any
 
@@ -14,6 +15,14 @@ from haiku_core._src import module as hk_module
 from haiku_core._src.moving_averages import _tree_entries
 
 __all__ = ["SNParamsTree", "SpectralNorm"]
+
+
+class NoPowerIterationError(ValueError, UnboundLocalError):
+    """``SpectralNorm`` was given ``n_steps < 1``.
+
+    A ``ValueError``; also an ``UnboundLocalError`` (a ``NameError``), which is what
+    dm-haiku raises when such a module is called.
+    """
 
 
 def _l2_normalize(x: jax.Array, eps: float) -> jax.Array:
@@ -52,10 +61,18 @@ class SpectralNorm(hk_module.Module):
           name: module name; defaults to ``spectral_norm``.
         """
         super().__init__(name=name)
-        if not isinstance(n_steps, int) or n_steps < 1:
-            raise ValueError(
-                f"haiku_core.SpectralNorm ({self.module_name}): `n_steps` must be a positive "
-                f"int, got {n_steps!r}."
+        owner = f"haiku_core.SpectralNorm ({self.module_name})"
+        try:
+            steps = operator.index(n_steps)
+        except TypeError:
+            raise TypeError(
+                f"{owner}: `n_steps` must be an int (Python or NumPy integer), got "
+                f"{n_steps!r} of type {type(n_steps).__name__}."
+            ) from None
+        if steps < 1:
+            raise NoPowerIterationError(
+                f"{owner}: `n_steps` must be >= 1 (at least one power-iteration step is "
+                f"needed to estimate the spectral norm), got {steps}."
             )
         self.eps = eps
         self.n_steps = n_steps
@@ -82,8 +99,8 @@ class SpectralNorm(hk_module.Module):
         value_shape = value.shape
         if value.ndim < 2:
             raise ValueError(
-                f"{owner}: spectral normalisation is not defined for scalar or vector "
-                f"inputs; `value` must have rank >= 2, got shape {value_shape}."
+                f"{owner}: `value` must be a matrix or higher-rank array (rank >= 2) to "
+                f"have a spectral norm, got shape {value_shape}."
             )
         if value.ndim > 2:
             if error_on_non_matrix:
@@ -115,8 +132,12 @@ class SpectralNorm(hk_module.Module):
 
     @property
     def sigma(self) -> jax.Array:
-        """The last singular-value estimate ``[]`` from state."""
-        return base.get_state("sigma")
+        """The last singular-value estimate ``[]`` from state.
+
+        Before any call with ``update_stats=True`` has stored one, this reads as
+        (and creates) a float32 ``1.0``, the neutral scale.
+        """
+        return base.get_state("sigma", shape=(), dtype=jnp.float32, init=jnp.ones)
 
 
 class SNParamsTree(hk_module.Module):
