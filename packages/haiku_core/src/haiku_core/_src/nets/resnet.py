@@ -375,7 +375,8 @@ class ResNet(hk_module.Module):
           resnet_v2: pre-activation (v2) blocks.
           bottleneck: bottleneck blocks.
           channels_per_group: output channels of each group (length 4).
-          use_projection: whether each group's first block projects (length 4).
+          use_projection: whether each group's first block projects (at least 4
+            entries; only the first 4 are read).
           logits_config: keyword arguments for the final Linear (defaults
             ``w_init=zeros, name='logits'``).
           name: module name; defaults to the snake_case class name.
@@ -385,7 +386,10 @@ class ResNet(hk_module.Module):
           strides: stride of each group (length 4).
 
         Raises:
-          ValueError: if a per-group sequence does not have length 4.
+          ValueError: if ``blocks_per_group``, ``channels_per_group`` or ``strides``
+            does not have exactly 4 entries.
+          ConfigLengthError: (a ValueError and IndexError) if ``use_projection`` has
+            fewer than 4 entries (extra entries are ignored).
         """
         super().__init__(name=name)
         self.resnet_v2 = resnet_v2
