@@ -210,3 +210,24 @@ def test_transparent_layer_stack_stores_per_layer_params_like_a_loop():
         t.apply(params, None, X)
     with pytest.raises(ValueError, match="transparency_map must be provided"):
         hk.layer_stack(2, transparent=True)
+
+
+def test_layer_stack_rejects_leading_varargs():
+    class VarArgs(hk.Module):
+        def __call__(self, *args):
+            return args
+
+    class Plain(hk.Module):
+        def __call__(self, x):
+            return x
+
+    def build(cls):
+        def fn(x):
+            return hk.layer_stack(1)(cls())(x)
+
+        return hk.transform(fn).init(jax.random.PRNGKey(0), jnp.ones([5]))
+
+    assert build(Plain) == {}
+    # dm-haiku raises ValueError at decoration time for a leading *args.
+    with pytest.raises(ValueError, match="varargs"):
+        build(VarArgs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -43,6 +44,20 @@ def _layer_keys(frame: base.Frame, num_layers: int) -> jax.Array | None:
     if frame.rng is None:
         return None
     return jax.random.split(base._draw(frame, "hk.layer_stack", None), num_layers)
+
+
+def _reject_leading_varargs(f: Callable) -> None:
+    """Raises if ``f``'s first parameter is ``*args`` (the carry must be explicit)."""
+    try:
+        params = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        return
+    if params and params[0].kind == inspect.Parameter.VAR_POSITIONAL:
+        name = getattr(f, "__qualname__", None) or type(f).__name__
+        raise ValueError(
+            f"hk.layer_stack: the function `f` ({name}) must not start with *args "
+            "(varargs); name its carry arguments explicitly, e.g. `def f(x, *rest)`."
+        )
 
 
 def layer_stack(
@@ -130,6 +145,8 @@ def layer_stack(
                     dest[k] = v
 
     def decorator(f: Callable) -> Callable:
+        _reject_leading_varargs(f)
+
         @functools.wraps(f)
         def wrapped(*args, reverse: bool = False, **kwargs):
             frame = base.frame_or_raise("hk.layer_stack")
