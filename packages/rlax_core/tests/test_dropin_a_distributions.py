@@ -310,3 +310,78 @@ def test_dpg_loss_traced_clipping_and_broadcast():
     np.testing.assert_allclose(got, [2.0, 2.0], rtol=1e-5)
     g = jax.grad(lambda d: rlax.dpg_loss(a, d, 1.0, False).sum())(jnp.zeros(2))
     assert np.all(np.isfinite(np.asarray(g)))
+
+
+# ---- exploration and transforms: dtypes and shapes ------------------------------------
+
+
+def test_exploration_noise_promotes_bf16_actions_to_float32(key):
+    action = jnp.array([[0.5, -0.2]], jnp.bfloat16)
+    noisy = rlax.add_gaussian_noise(key, action, 0.3)
+    assert noisy.dtype == jnp.float32 and noisy.shape == (1, 2)
+    # Same draw as for a float32 action: the noise does not depend on the action dtype.
+    ref = rlax.add_gaussian_noise(key, action.astype(jnp.float32), 0.3)
+    np.testing.assert_allclose(noisy, ref, atol=1e-6)
+    ou = rlax.add_ornstein_uhlenbeck_noise(key, action[0], action[0], 0.15, 0.2)
+    assert ou.dtype == jnp.float32
+    prior = jnp.array([[0.2, 0.3, 0.5]], jnp.bfloat16)
+    mixed = rlax.add_dirichlet_noise(key, prior, 0.3, 0.25)
+    assert mixed.dtype == jnp.float32
+    np.testing.assert_allclose(np.sum(np.asarray(mixed), axis=-1), [1.0], rtol=1e-2)
+
+
+def test_exploration_rejects_integer_actions_as_assertion_errors(key):
+    with pytest.raises(AssertionError, match=r"add_gaussian_noise.*action"):
+        rlax.add_gaussian_noise(key, jnp.array([1, 2]), 0.3)
+    with pytest.raises(TypeError, match=r"add_gaussian_noise.*action"):
+        rlax.add_gaussian_noise(key, jnp.array([1, 2]), 0.3)
+    with pytest.raises(AssertionError, match=r"add_ornstein_uhlenbeck_noise.*action"):
+        rlax.add_ornstein_uhlenbeck_noise(key, jnp.array([1, 2]), jnp.zeros(2), 0.1, 0.1)
+
+
+def test_transform_from_2hot_rank1_probs_keeps_a_unit_axis():
+    probs = np.array([0.1, 0.2, 0.3, 0.2, 0.2], np.float32)
+    support = np.linspace(0.0, 2.0, 5)
+    got = rlax.transform_from_2hot(probs, 0.0, 2.0, 5)
+    assert got.shape == (1,)
+    np.testing.assert_allclose(got, [np.sum(probs * support)], rtol=1e-6)
+    got = rlax.transform_from_2hot(probs[None, None], 0.0, 2.0, 5)
+    assert got.shape == (1, 1)
+    with pytest.raises(TypeError, match=r"transform_from_2hot.*num_bins"):
+        rlax.transform_from_2hot(probs, 0.0, 2.0, 4)
+
+
+def test_transform_to_2hot_accepts_reversed_bounds_and_one_bin():
+    # Reversed bounds: the scalar is clipped to [2, 0] -> 0 (jnp.clip takes the max bound
+    # last), i.e. bin position (0 - 2) / (0 - 2) * 4 = 4, all mass on the last bin.
+    got = rlax.transform_to_2hot(jnp.array([0.3]), 2.0, 0.0, 5)
+    assert got.shape == (1, 5)
+    np.testing.assert_allclose(np.sum(np.asarray(got)), 1.0, rtol=1e-5)
+    got = rlax.transform_to_2hot(jnp.array([0.3]), 0.0, 2.0, 1)
+    assert got.shape == (1, 1)
+
+
+def test_mpo_losses_accept_traced_stop_gradient_flags():
+    lp = jnp.array([[-1.0, -0.5], [-0.2, -2.0], [-0.7, -0.1]])
+    q = jnp.array([[0.3, -0.1], [1.0, 0.2], [-0.5, 0.4]])
+    kl = jnp.array([0.2, 0.05])
+
+    def loss(flag):
+        out, _ = rlax.mpo_loss(
+            lp,
+            q,
+            rlax.LagrangePenalty(alpha=jnp.array(1.0), epsilon=0.1),
+            [(kl, rlax.LagrangePenalty(alpha=jnp.array(0.5), epsilon=0.01))],
+            use_stop_gradient=flag,
+        )
+        return out
+
+    for flag in (True, False):
+        np.testing.assert_allclose(jax.jit(loss)(jnp.array(flag)), loss(flag), rtol=1e-6)
+    with pytest.raises(AssertionError, match=r"mpo_loss.*kl"):
+        rlax.mpo_loss(
+            lp,
+            q,
+            rlax.LagrangePenalty(alpha=jnp.array(1.0), epsilon=0.1),
+            [(jnp.ones((2, 2)), rlax.LagrangePenalty(alpha=jnp.array(0.5), epsilon=0.01))],
+        )

@@ -86,8 +86,8 @@ def test_two_hot_round_trip_and_shapes(np_rng):
 def test_two_hot_errors():
     with pytest.raises(ValueError, match=r"transform_from_2hot: `probs` must have a last axis"):
         rlax.transform_from_2hot(jnp.ones((2, 4)), 0.0, 1.0, 5)
-    with pytest.raises(ValueError, match=r"`num_bins` must be a static int >= 2"):
-        rlax.transform_to_2hot(jnp.ones(2), 0.0, 1.0, 1)
+    with pytest.raises(ValueError, match=r"`num_bins` must be a static int >= 1"):
+        rlax.transform_to_2hot(jnp.ones(2), 0.0, 1.0, 0)
     with pytest.raises(TypeError, match=r"signed_hyperbolic: `x` must have a float dtype"):
         rlax.signed_hyperbolic(jnp.ones(2, jnp.int32))
 

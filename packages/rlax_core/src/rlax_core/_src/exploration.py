@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from rlax_core._src import checks, episodic_memory
-from rlax_core._src.tree_util import MappingMixin, mappable_dataclass
+from rlax_core._src.tree_util import MappingMixin, ShapeTypeError, mappable_dataclass
 
 
 def add_gaussian_noise(key: ArrayLike, action: ArrayLike, stddev: float) -> jax.Array:
@@ -31,8 +31,10 @@ def add_gaussian_noise(key: ArrayLike, action: ArrayLike, stddev: float) -> jax.
       >>> print(add_gaussian_noise(jax.random.PRNGKey(0), jnp.ones(2), 0.0))
       [1. 1.]
     """
+    checks.check_type("rlax_core.add_gaussian_noise", action=(action, "float"))
     action = jnp.asarray(action)
-    return action + jax.random.normal(key, shape=action.shape, dtype=action.dtype) * stddev
+    # The noise is drawn in the default float dtype and promotes low-precision actions.
+    return action + jax.random.normal(key, shape=action.shape) * stddev
 
 
 def add_ornstein_uhlenbeck_noise(
@@ -67,10 +69,14 @@ def add_ornstein_uhlenbeck_noise(
     """
     fn = "rlax_core.add_ornstein_uhlenbeck_noise"
     checks.check_rank(fn, action=(action, 1), noise_tm1=(noise_tm1, 1))
-    checks.check_equal_shape(fn, action=action, noise_tm1=noise_tm1)
+    checks.check_type(fn, action=(action, "float"), noise_tm1=(noise_tm1, "float"))
     action = jnp.asarray(action)
-    noise = jax.random.normal(key, shape=action.shape, dtype=action.dtype)
-    noise_t = (1.0 - damping) * jnp.asarray(noise_tm1) + noise * stddev
+    noise_tm1 = jnp.asarray(noise_tm1)
+    checks.broadcast_arrays(fn, action=action, noise_tm1=noise_tm1)
+    # The noise is drawn in the default float dtype and promotes low-precision inputs.
+    noise = jax.random.normal(key, shape=action.shape)
+    noise_t = (1.0 - damping) * noise_tm1 + noise * stddev
+    action, noise_t = checks.broadcast_arrays(fn, action=action, noise_tm1=noise_t)
     return action + noise_t
 
 
@@ -102,11 +108,17 @@ def add_dirichlet_noise(
     """
     fn = "rlax_core.add_dirichlet_noise"
     checks.check_rank(fn, prior=(prior, 2))
+    checks.check_type(
+        fn,
+        dirichlet_alpha=(dirichlet_alpha, "float"),
+        dirichlet_fraction=(dirichlet_fraction, "float"),
+    )
     prior = jnp.asarray(prior)
     batch_size, num_actions = prior.shape
-    alpha = jnp.full((num_actions,), dirichlet_alpha, dtype=prior.dtype)
-    noise = jax.random.dirichlet(key, alpha=alpha, shape=(batch_size,), dtype=prior.dtype)
-    return dirichlet_fraction * noise + (1.0 - dirichlet_fraction) * prior
+    # Noise in the default float dtype (it promotes a low-precision prior).
+    alpha = jnp.full((num_actions,), dirichlet_alpha)
+    noise = jax.random.dirichlet(key, alpha=alpha, shape=(batch_size,))
+    return (1 - dirichlet_fraction) * prior + dirichlet_fraction * noise
 
 
 @mappable_dataclass
@@ -174,7 +186,10 @@ def episodic_memory_intrinsic_rewards(
       [0.99900097] 1
     """
     fn = "rlax_core.episodic_memory_intrinsic_rewards"
-    checks.check_rank(fn, embeddings=(embeddings, 2))
+    if jnp.ndim(embeddings) != 2:
+        raise ShapeTypeError(
+            f"{fn}: `embeddings` must have rank 2 ([M, D]), got shape {jnp.shape(embeddings)}."
+        )
     embeddings = jnp.asarray(embeddings)
     num_embeddings, dim = embeddings.shape
     if intrinsic_reward_state is None:

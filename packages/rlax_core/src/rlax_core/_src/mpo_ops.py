@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from rlax_core._src import checks, multistep
+from rlax_core._src.tree_util import checks_raise_assertion_errors
 
 
 class LagrangePenalty(NamedTuple):
@@ -187,7 +188,8 @@ def mpo_loss(
       ``(loss [...], MpoOutputs)`` with per-element (un-reduced) terms.
 
     Raises:
-      ValueError: if the two sample arrays differ in shape.
+      ShapeAssertionError: (a ``ValueError``/``AssertionError``) if the two sample arrays
+        differ in shape, a KL has the wrong rank, or the loss terms do not line up.
 
     References:
       Abdolmaleki et al. (2018), Maximum a Posteriori Policy Optimisation,
@@ -197,17 +199,26 @@ def mpo_loss(
       >>> print(mpo_loss(jnp.zeros((2, 1)), jnp.zeros((2, 1)), LagrangePenalty(jnp.array(1.0), 0.1), [(jnp.zeros(1), LagrangePenalty(jnp.array(1.0), 0.1))])[0])
       [0.20000002]
     """
-    checks.check_equal_shape(
-        "rlax_core.mpo_loss", sample_log_probs=sample_log_probs, sample_q_values=sample_q_values
-    )
-    temperature_loss, weights, num_samples = mpo_compute_weights_and_temperature_loss(
-        sample_q_values, temperature_constraint, projection_operator, sample_axis
-    )
-    weights = _maybe_stop(weights, use_stop_gradient)
-    policy_loss = -jnp.sum(weights * jnp.asarray(sample_log_probs), axis=sample_axis)
-    kl_loss, alpha_loss = compute_parametric_kl_penalty_and_dual_loss(
-        kl_constraints, projection_operator, use_stop_gradient
-    )
+    fn = "rlax_core.mpo_loss"
+    checks.check_equal_shape(fn, sample_log_probs=sample_log_probs, sample_q_values=sample_q_values)
+    q_rank = jnp.ndim(sample_q_values)
+    for i, (kl, constraint) in enumerate(kl_constraints):
+        # Per-dimension KLs keep the action axis ([E*, D]); the others do not ([E*]).
+        want = q_rank if constraint.per_dimension else q_rank - 1
+        checks.check_rank(fn, **{f"kl_constraints[{i}] kl": (kl, want)})
+    # Incompatible shapes further down are reported as assertion-compatible errors.
+    with checks_raise_assertion_errors():
+        temperature_loss, weights, num_samples = mpo_compute_weights_and_temperature_loss(
+            sample_q_values, temperature_constraint, projection_operator, sample_axis
+        )
+        weights = _maybe_stop(weights, use_stop_gradient)
+        policy_loss = -jnp.sum(weights * jnp.asarray(sample_log_probs), axis=sample_axis)
+        kl_loss, alpha_loss = compute_parametric_kl_penalty_and_dual_loss(
+            kl_constraints, projection_operator, use_stop_gradient
+        )
+        checks.check_equal_shape(
+            fn, policy_loss=policy_loss, kl_loss=kl_loss, alpha_loss=alpha_loss
+        )
     loss = (
         policy_loss_weight * policy_loss
         + temperature_loss_weight * temperature_loss

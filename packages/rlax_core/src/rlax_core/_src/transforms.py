@@ -21,6 +21,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from rlax_core._src import base, checks
+from rlax_core._src.tree_util import ShapeTypeError
 
 __all__ = [
     "identity",
@@ -196,6 +197,46 @@ def signed_parabolic(x: ArrayLike, eps: float = 1e-3) -> jax.Array:
     return jnp.sign(x) * (jnp.square(z) - 1.0)
 
 
+def hyperbolic_sin(x: ArrayLike) -> jax.Array:
+    """Elementwise ``sinh(x)``; inverse of ``hyperbolic_arcsin``.
+
+    Args:
+      x: float array of any shape.
+
+    Returns:
+      Array of ``x``'s shape and dtype.
+
+    Raises:
+      DtypeAssertionError: (a ``TypeError``) if ``x`` is not floating point.
+
+    Examples:
+      >>> print(hyperbolic_sin(jnp.array([0.0])))
+      [0.]
+    """
+    checks.check_type("rlax_core.hyperbolic_sin", x=(x, "float"))
+    return jnp.sinh(jnp.asarray(x))
+
+
+def hyperbolic_arcsin(x: ArrayLike) -> jax.Array:
+    """Elementwise ``arcsinh(x)``: a signed, roughly logarithmic squashing.
+
+    Args:
+      x: float array of any shape.
+
+    Returns:
+      Array of ``x``'s shape and dtype.
+
+    Raises:
+      DtypeAssertionError: (a ``TypeError``) if ``x`` is not floating point.
+
+    Examples:
+      >>> print(hyperbolic_arcsin(jnp.array([0.0])))
+      [0.]
+    """
+    checks.check_type("rlax_core.hyperbolic_arcsin", x=(x, "float"))
+    return jnp.arcsinh(jnp.asarray(x))
+
+
 def power(x: ArrayLike, p: float) -> jax.Array:
     """Signed power squashing with unit slope at the origin.
 
@@ -240,13 +281,13 @@ def transform_to_2hot(
       scalar: ``[...]`` float values.
       min_value: smallest bin value.
       max_value: largest bin value.
-      num_bins: static number of bins (``>= 2``).
+      num_bins: static number of bins (``>= 1``; one bin divides by zero, as in rlax).
 
     Returns:
       ``[..., num_bins]`` two-hot probabilities.
 
     Raises:
-      ValueError: if ``num_bins < 2`` or ``max_value <= min_value``.
+      ShapeTypeError: (a ``ValueError``/``TypeError``) if ``num_bins`` is not a static int >= 1.
 
     References:
       Schrittwieser et al. (2020), Mastering Atari, Go, Chess and Shogi by Planning with a
@@ -266,9 +307,9 @@ def transform_to_2hot(
     position = (scalar - min_value) / (max_value - min_value) * (num_bins - 1)
     lower = jnp.floor(position)
     upper = jnp.ceil(position)
-    width = (max_value - min_value) / (num_bins - 1)
-    lower_value = min_value + lower * width
-    upper_value = min_value + upper * width
+    span = max_value - min_value
+    lower_value = (lower / (num_bins - 1.0)) * span + min_value
+    upper_value = (upper / (num_bins - 1.0)) * span + min_value
     p_lower = (upper_value - scalar) / (upper_value - lower_value + 1e-5)
     p_upper = 1.0 - p_lower
     dtype = scalar.dtype
@@ -290,35 +331,34 @@ def transform_from_2hot(
       num_bins: static number of bins.
 
     Returns:
-      ``[...]`` expected values ``sum_i probs[..., i] * bin_i``.
+      ``[...]`` expected values ``sum_i probs[..., i] * bin_i``; a rank-1 ``probs`` gives
+      shape ``[1]`` (the bin values carry a leading unit axis, as in rlax).
 
     Raises:
-      ValueError: if the last axis of ``probs`` is not ``num_bins``.
-      TypeError: if ``probs`` is not floating point.
+      ShapeTypeError: (a ``ValueError``/``TypeError``) if the last axis of ``probs`` is
+        not ``num_bins``.
+      DtypeAssertionError: (a ``TypeError``) if ``probs`` is not floating point.
 
     Examples:
-      >>> print(transform_from_2hot(jnp.array([0.25, 0.75, 0.0]), 0.0, 2.0, 3))
-      0.75
+      >>> print(transform_from_2hot(jnp.array([[0.25, 0.75, 0.0]]), 0.0, 2.0, 3))
+      [0.75]
     """
     fn = "rlax_core.transform_from_2hot"
     _check_support(fn, min_value, max_value, num_bins)
     checks.check_type(fn, probs=(probs, "float"))
     probs = jnp.asarray(probs)
     if probs.ndim < 1 or probs.shape[-1] != num_bins:
-        raise ValueError(
+        raise ShapeTypeError(
             f"{fn}: `probs` must have a last axis of size num_bins={num_bins}, "
             f"got shape {probs.shape}."
         )
     bins = _bin_values(min_value, max_value, num_bins, probs.dtype)
-    bins = jnp.reshape(bins, (1,) * (probs.ndim - 1) + (num_bins,))
+    lead = max(probs.ndim - 1, 1)
+    bins = jnp.reshape(bins, (1,) * lead + (num_bins,))
+    probs = jnp.reshape(probs, (1,) * (lead + 1 - probs.ndim) + probs.shape)
     return jnp.sum(probs * bins, axis=-1)
 
 
 def _check_support(fn: str, min_value: float, max_value: float, num_bins: int) -> None:
-    if not isinstance(num_bins, int) or num_bins < 2:
-        raise ValueError(f"{fn}: `num_bins` must be a static int >= 2, got {num_bins!r}.")
-    static = all(isinstance(v, (int, float)) for v in (min_value, max_value))
-    if static and not max_value > min_value:
-        raise ValueError(
-            f"{fn}: `max_value` must be greater than `min_value`, got {min_value}, {max_value}."
-        )
+    if not isinstance(num_bins, int) or isinstance(num_bins, bool) or num_bins < 1:
+        raise ShapeTypeError(f"{fn}: `num_bins` must be a static int >= 1, got {num_bins!r}.")
