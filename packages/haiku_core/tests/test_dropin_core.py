@@ -436,3 +436,63 @@ def test_replicate():
     assert utils.replicate((1, 2), 2, "k") == (1, 2)
     with pytest.raises(TypeError, match="k must be a scalar or sequence"):
         utils.replicate([1, 2], 3, "k")
+
+
+# ----------------------------------------------------------------------------- interception
+
+
+class _Identity(hk.Module):
+    def __call__(self, x):
+        return x
+
+
+def test_first_installed_interceptor_runs_outermost():
+    def op(fn):
+        def interceptor(next_f, args, kwargs, context):
+            return fn(next_f(*args, **kwargs))
+
+        return interceptor
+
+    def f():
+        with hk.intercept_methods(op(lambda a: a + 1)), hk.intercept_methods(op(lambda a: a**2)):
+            return _Identity()(7)
+
+    assert hk.transform(f).apply({}, None) == 7**2 + 1
+
+
+class _Captures(hk.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def __call__(self):
+        return self.inner(1.0)
+
+
+def test_params_dict_includes_modules_called_from_methods():
+    def f():
+        mod = _Captures(_Scale())  # "__scale" is not under "__captures"
+        mod()
+        return sorted(mod.params_dict())
+
+    params = hk.transform(f).init(None)
+    assert hk.transform(f).apply(params, None) == ["__scale/s"]
+
+
+class _InitLikeCall(hk.Module):
+    @hk.name_like("__call__")
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.child = hk.Module(name="child")
+
+
+def test_name_like_on_init():
+    def f():
+        return _InitLikeCall(name="parent").child.module_name
+
+    assert hk.transform(f).apply({}, None) == "parent/child"
+
+
+def test_module_class_signature_has_evaluated_annotations():
+    sig = inspect.signature(hk.Linear)
+    assert sig.parameters["output_size"].annotation is int

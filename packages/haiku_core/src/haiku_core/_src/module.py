@@ -222,12 +222,33 @@ def _run_method(module, method_name, method, args, kwargs, owner_cls, scoped_nam
     )
     chain = list(interceptors)
 
-    def call(i, *a, **k):
-        if i < 0:
-            return run(*a, **k)
-        return chain[i](lambda *aa, **kk: call(i - 1, *aa, **kk), a, k, ctx)
+    return _run_chain(chain, run, args, kwargs, ctx)
 
-    return call(len(chain) - 1, *args, **kwargs)
+
+def _run_chain(chain: list, run: Callable, args: tuple, kwargs: dict, ctx: MethodContext) -> Any:
+    """Runs method interceptors; the first installed (outermost ``with``) runs first."""
+    n = len(chain)
+
+    def call(i, *a, **k):
+        if i == n:
+            return run(*a, **k)
+        return chain[i](lambda *aa, **kk: call(i + 1, *aa, **kk), a, k, ctx)
+
+    return call(0, *args, **kwargs)
+
+
+def _notify_parents(stack: list, module: Any) -> None:
+    """Records ``module`` as a submodule of every module whose method is running."""
+    name = module._hk_name
+    if name is None:
+        return
+    for entry in stack:
+        parent = entry[MODULE]
+        if parent is not None and parent is not module:
+            subs = parent.__dict__.get("_submodules")
+            if subs is None:
+                subs = parent.__dict__["_submodules"] = set()
+            subs.add(name)
 
 
 @contextlib.contextmanager
@@ -273,9 +294,12 @@ def _scoped_call(module, scoped_name, method, args, kwargs):
         return method(module, *args, **kwargs)
     stack.append([module, scoped_name, module._hk_name, None, None])
     try:
-        return method(module, *args, **kwargs)
+        out = method(module, *args, **kwargs)
     finally:
         stack.pop()
+    if len(stack) > 1:
+        _notify_parents(stack, module)
+    return out
 
 
 def _wrap_method(method_name: str, method: Callable, owner: list) -> Callable:
@@ -296,9 +320,12 @@ def _wrap_method(method_name: str, method: Callable, owner: list) -> Callable:
             return method(self, *args, **kwargs)
         stack.append([self, scoped_name, self._hk_name, None, None])
         try:
-            return method(self, *args, **kwargs)
+            out = method(self, *args, **kwargs)
         finally:
             stack.pop()
+        if len(stack) > 1:
+            _notify_parents(stack, self)
+        return out
 
     wrapped._hk_wrapped = True  # type: ignore[attr-defined]
     return wrapped
@@ -352,7 +379,10 @@ class ModuleMetaclass(_ProtocolMeta):
     @property
     def __signature__(cls) -> inspect.Signature:
         """``inspect.signature(hk.Linear)`` shows ``__init__``'s parameters, not ``(*args, **kwargs)``."""
-        sig = inspect.signature(cls.__init__)
+        try:
+            sig = inspect.signature(cls.__init__, eval_str=True)
+        except Exception:  # an annotation that cannot be evaluated here
+            sig = inspect.signature(cls.__init__)
         return sig.replace(parameters=list(sig.parameters.values())[1:])
 
     def __call__(cls, *args, **kwargs):
@@ -366,10 +396,11 @@ class ModuleMetaclass(_ProtocolMeta):
         module: Any = cls.__new__(cls, *args, **kwargs)  # type: ignore[misc]
         module._hk_ctor = (args, kwargs)
         stack = frames[-1].stack
-        entry = [module, "__init__", None, None, None]
+        init = cls.__init__
+        entry = [module, getattr(init, "_hk_name_like", "__init__"), None, None, None]
         stack.append(entry)
         try:
-            module.__init__(*args, **kwargs)
+            init(module, *args, **kwargs)
         finally:
             stack.pop()
         if getattr(module, "_hk_name", None) is None:
@@ -377,6 +408,8 @@ class ModuleMetaclass(_ProtocolMeta):
                 f"{cls.__name__}.__init__ did not call `super().__init__(name=name)`; every "
                 "hk.Module subclass must call it."
             )
+        if len(stack) > 1:
+            _notify_parents(stack, module)
         return module
 
 
@@ -441,6 +474,8 @@ class Module(metaclass=ModuleMetaclass):
                     cached = _NAME_CACHE[name] = _split_numbered(name)
             full = _unique_name(parent, cached[0], cached[1])
         self._hk_name = full
+        if "_submodules" not in self.__dict__:
+            self._submodules: set[str] = set()
         if top[MODULE] is self:
             top[SCOPE] = full
 
@@ -474,7 +509,11 @@ class Module(metaclass=ModuleMetaclass):
         Raises:
           ValueError: outside a transform.
         """
-        return _owned(base.frame_or_raise("Module.params_dict").params, self._hk_name)
+        return _owned(
+            base.frame_or_raise("Module.params_dict").params,
+            self._hk_name,
+            self.__dict__.get("_submodules", ()),
+        )
 
     def state_dict(self) -> Mapping[str, jax.Array]:
         """State of this module and its submodules, flat: ``{"path/name": array}``.
@@ -482,7 +521,11 @@ class Module(metaclass=ModuleMetaclass):
         Raises:
           ValueError: outside a transform.
         """
-        return _owned(base.frame_or_raise("Module.state_dict").state, self._hk_name)
+        return _owned(
+            base.frame_or_raise("Module.state_dict").state,
+            self._hk_name,
+            self.__dict__.get("_submodules", ()),
+        )
 
     def __repr__(self) -> str:
         if not _config.tls.config.module_auto_repr:
@@ -508,13 +551,14 @@ class Module(metaclass=ModuleMetaclass):
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
-def _owned(store: Any, name: str | None) -> dict:
+def _owned(store: Any, name: str | None, used: Any = ()) -> dict:
+    """Entries of modules under ``name`` and of the modules in ``used`` (its callees)."""
     out = {}
     if not store or name is None:
         return out
     prefix = name + "/"
     for mod, bundle in store.items():
-        if mod == name or mod.startswith(prefix):
+        if mod == name or mod.startswith(prefix) or mod in used:
             for k, v in bundle.items():
                 out[f"{mod}/{k}"] = v
     return out
