@@ -261,3 +261,51 @@ def test_fast_eval_shape_outside_transform_on_transformed_and_fold_in():
     assert out == jax.ShapeDtypeStruct((1, 20), jnp.float32)
     folded = hk.experimental.fast_eval_shape(lambda k: jax.random.fold_in(k, 1), rng)
     assert folded == jax.ShapeDtypeStruct((2,), jnp.uint32)
+
+
+# ----------------------------------------------------------------------------- stateful
+
+
+def test_vmap_split_rng_true_allowed_at_init_without_params():
+    def f(x):
+        return hk.vmap(lambda y: jax.random.uniform(hk.next_rng_key(), ()) + y, split_rng=True)(x)
+
+    x = jnp.zeros([4])
+    t = hk.transform(f)
+    params = t.init(jax.random.PRNGKey(0), x)
+    assert params == {}
+    out = t.apply(params, jax.random.PRNGKey(1), x)
+    assert out.shape == (4,) and len(set(np.asarray(out).tolist())) == 4
+
+
+def test_vmap_split_rng_true_creating_params_at_init_raises():
+    def f(x):
+        def creates(_):
+            return hk.get_parameter("w", [], init=hk.initializers.TruncatedNormal())
+
+        return hk.vmap(creates, split_rng=True)(x)
+
+    with pytest.raises(ValueError, match="split_rng"):
+        hk.transform(f).init(jax.random.PRNGKey(0), jnp.arange(4))
+
+
+def test_vmap_in_axes_list_and_all_none():
+    def f(a):
+        return hk.vmap(lambda v: v * 2, in_axes=[0], split_rng=False)(a)
+
+    out = hk.transform(f).apply({}, None, jnp.ones([4]))
+    np.testing.assert_array_equal(out, np.full(4, 2.0))
+
+    def fn_name(_):
+        return None
+
+    with pytest.raises(ValueError, match=r"fn_name.*non-None value in in_axes"):
+        hk.vmap(fn_name, in_axes=None, split_rng=False)
+
+
+def test_cond_operands_both_ways_is_value_error():
+    def f():
+        return hk.cond(True, lambda x: x + 5, lambda x: x + 4, 1, operand=1)
+
+    with pytest.raises(ValueError, match="operand"):
+        hk.transform(f).apply({}, None)

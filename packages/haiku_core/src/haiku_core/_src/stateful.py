@@ -185,17 +185,22 @@ def vmap(
       The mapped function.
 
     Raises:
-      ValueError: with ``split_rng=True`` under init.
+      ValueError: if every ``in_axes`` entry is None; under init with
+        ``split_rng=True`` when ``fun`` creates params/state from the split keys.
     """
+
+    if isinstance(in_axes, list):
+        in_axes = tuple(in_axes)
+    if all(a is None for a in jax.tree.leaves(in_axes, is_leaf=lambda a: a is None)):
+        name = getattr(fun, "__name__", type(fun).__name__)
+        raise ValueError(
+            f"hk.vmap: {name} must have at least one non-None value in in_axes (got "
+            f"in_axes={in_axes!r}); nothing would be mapped."
+        )
 
     @functools.wraps(fun)
     def wrapper(*args, **kwargs):
         frame = base.frame_or_raise("hk.vmap")
-        if split_rng and frame.is_init:
-            raise ValueError(
-                "hk.vmap(split_rng=True) cannot be used during init because parameters are "
-                "shared along the mapped axis. Use `split_rng=(not hk.running_init())`."
-            )
         g = _pure(fun, frame)
         state = _copy2(frame.state)
         if split_rng and frame.rng is not None:
@@ -217,7 +222,17 @@ def vmap(
             axis_size=axis_size,
             spmd_axis_name=spmd_axis_name,
         )
-        out, state, rng_out, new_params, new_initial = mapped(state, rng_state, args, kwargs)
+        try:
+            out, state, rng_out, new_params, new_initial = mapped(state, rng_state, args, kwargs)
+        except ValueError as e:
+            if split_rng and frame.is_init and "out_axes" in str(e):
+                raise ValueError(
+                    "hk.vmap: parameters (or state) created under hk.vmap(split_rng=True) "
+                    "during init would differ along the mapped axis, but they are shared. Do "
+                    "not set split_rng to True during initialization: use "
+                    "`split_rng=(not hk.running_init())`."
+                ) from e
+            raise
         if split_rng:
             rng_out = None
         _write_back(frame, state, rng_out, new_params, new_initial)
@@ -421,7 +436,10 @@ def cond(
     """
     if operand is not _no_operand:
         if operands:
-            raise TypeError("hk.cond: pass either `*operands` or `operand=`, not both.")
+            raise ValueError(
+                "hk.cond: got operands both positionally and as `operand=`; you cannot "
+                "pass them both ways, use `*operands` only."
+            )
         operands = (operand,)
     return switch(jnp.asarray(pred).astype(jnp.int32), (false_fun, true_fun), *operands)
 
