@@ -197,7 +197,7 @@ def test_rms_norm_invalid_param_axis_is_a_value_error_at_construction():
 
 def test_rms_norm_axis_out_of_range_is_an_index_error():
     f = hk.transform(lambda x: hk.RMSNorm(5)(x))
-    with pytest.raises(IndexError, match=r"RMSNorm.*`axis`=5"):
+    with pytest.raises(IndexError, match=r"RMSNorm.*`axis`=\(5,\)"):
         f.init(None, jnp.ones([3, 4]))
 
 
@@ -221,7 +221,7 @@ def test_group_norm_invalid_axis_is_a_value_error_at_construction(axis):
 
 def test_group_norm_axis_out_of_range_is_an_index_error():
     f = hk.transform(lambda x: hk.GroupNorm(2, axis=5)(x))
-    with pytest.raises(IndexError, match=r"GroupNorm.*`axis`=5"):
+    with pytest.raises(IndexError, match=r"GroupNorm.*`axis`=\(5,\)"):
         f.init(None, jnp.ones([3, 4]))
 
 
@@ -259,3 +259,14 @@ def test_group_norm_channels_first_rank1_is_an_index_error():
     f = hk.transform(lambda x: hk.GroupNorm(2, data_format="channels_first")(x))
     with pytest.raises(IndexError, match=r"GroupNorm.*channels on axis 1"):
         f.init(None, jnp.ones([4]))
+
+
+def test_axis_attributes_are_stored_like_dm_haiku():
+    # dm-haiku 0.0.17 stores an int axis as a 1-tuple and defaults param_axis to (-1,).
+    ln = _construct(lambda: hk.LayerNorm(1, True, True))
+    assert ln.axis == (1,) and ln.param_axis == (-1,)
+    assert _construct(lambda: hk.LayerNorm([0, 2], True, True, param_axis=2)).param_axis == (2,)
+    assert _construct(lambda: hk.LayerNorm(slice(1, None), True, True)).axis == slice(1, None)
+    rms = _construct(lambda: hk.RMSNorm(-1))
+    assert rms.axis == (-1,) and rms.param_axis == (-1,)
+    assert _construct(lambda: hk.GroupNorm(2, axis=1)).axis == (1,)

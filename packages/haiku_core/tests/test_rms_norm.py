@@ -60,7 +60,7 @@ def test_variants_and_bf16(np_rng):
 
 
 def test_errors():
-    with pytest.raises(IndexError, match=r"rms_norm.*`axis`=3.*rank 2"):
+    with pytest.raises(IndexError, match=r"rms_norm.*`axis`=\(3,\).*rank 2"):
         hk.transform(lambda x: hk.RMSNorm(3)(x)).init(None, jnp.ones([2, 3]))
     with pytest.raises(ValueError, match="scale_init"):
         hk.transform(lambda x: hk.RMSNorm(-1, scale_init=jnp.ones, create_scale=False)(x)).init(

@@ -28,7 +28,7 @@ AxisSpec = int | Iterable[int] | slice
 ERROR_IF_PARAM_AXIS_NOT_EXPLICIT = False
 
 
-def canonical_axis_spec(axis: AxisSpec, owner: str, arg: str = "axis") -> int | slice | tuple:
+def canonical_axis_spec(axis: AxisSpec, owner: str, arg: str = "axis") -> slice | tuple[int, ...]:
     """Checks an axis argument at construction time.
 
     Args:
@@ -37,13 +37,15 @@ def canonical_axis_spec(axis: AxisSpec, owner: str, arg: str = "axis") -> int | 
       arg: the argument name used in the error message.
 
     Returns:
-      ``axis`` itself for an int or slice, else its items as a tuple.
+      A slice unchanged, an int as a 1-tuple, else the items as a tuple.
 
     Raises:
       ValueError: for anything else (e.g. a string, or an iterable holding a non-int).
     """
-    if isinstance(axis, (int, slice)):
+    if isinstance(axis, slice):
         return axis
+    if isinstance(axis, int):
+        return (axis,)
     if isinstance(axis, Iterable):
         items = tuple(axis)
         if all(isinstance(a, int) for a in items):
@@ -55,7 +57,7 @@ def canonical_axis_spec(axis: AxisSpec, owner: str, arg: str = "axis") -> int | 
 
 
 def resolve_axes(
-    spec: int | slice | tuple, ndim: int, owner: str, arg: str = "axis", wrap: bool = False
+    spec: slice | tuple[int, ...], ndim: int, owner: str, arg: str = "axis", wrap: bool = False
 ) -> tuple[int, ...]:
     """Turns a checked axis argument into sorted, distinct, non-negative axes.
 
@@ -76,7 +78,7 @@ def resolve_axes(
     """
     if isinstance(spec, slice):
         return tuple(range(ndim)[spec])
-    items = (spec,) if isinstance(spec, int) else tuple(spec)
+    items = tuple(spec)
     if not wrap:
         outside = [a for a in items if not -ndim <= a < ndim]
         if outside:
