@@ -309,3 +309,36 @@ def test_cond_operands_both_ways_is_value_error():
 
     with pytest.raises(ValueError, match="operand"):
         hk.transform(f).apply({}, None)
+
+
+class _Square(hk.Module):
+    def __call__(self, x):
+        assert x.ndim == 0  # branches see arrays, as inside jax.lax.switch
+        p = hk.get_parameter("p", [], jnp.int32, init=lambda *_: jnp.array(2))
+        y = x**p
+        hk.set_state("y", y)
+        return y
+
+
+def test_cond_old_five_argument_form_and_int_operands():
+    def f(x):
+        mod = _Square()
+        return hk.cond(x == 2, x, mod, x, lambda v: mod(v + 1))
+
+    t = hk.transform_with_state(f)
+    for x, y in ((1, 4), (2, 4), (3, 16)):
+        params, state = t.init(None, jnp.array(x))
+        out, state = t.apply(params, state, None, jnp.array(x))
+        assert int(out) == y and int(state["__square"]["y"]) == y
+
+    def g(i, x, y, z):
+        mod = _Square()
+        branches = [lambda a, b, c: mod(a), lambda a, b, c: mod(b), lambda a, b, c: mod(c)]
+        return hk.switch(i, branches, x, y, z)
+
+    tg = hk.transform_with_state(g)
+    xyz = (1, 3, 5)
+    for i in range(3):
+        params, state = tg.init(None, i, *xyz)
+        out, state = tg.apply(params, state, None, i, *xyz)
+        assert int(out) == xyz[i] ** 2

@@ -428,12 +428,18 @@ def cond(
       pred: boolean scalar ``[]``.
       true_fun: branch taken when ``pred`` is True.
       false_fun: branch taken otherwise.
-      *operands: operands passed to the branch.
+      *operands: operands passed to the branch. The old form
+        ``cond(pred, true_operand, true_fun, false_operand, false_fun)`` is accepted.
       operand: deprecated single operand (as in ``jax.lax.cond``).
 
     Returns:
       The output of the taken branch.
     """
+    if not callable(true_fun) and len(operands) == 2 and operand is _no_operand:
+        # The old five-argument form: cond(pred, true_operand, true_fun, false_operand,
+        # false_fun).
+        t_op, t_fun, f_op, f_fun = true_fun, false_fun, operands[0], operands[1]
+        return cond(pred, lambda ops: t_fun(ops[0]), lambda ops: f_fun(ops[1]), (t_op, f_op))
     if operand is not _no_operand:
         if operands:
             raise ValueError(
@@ -458,8 +464,10 @@ def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
     frame = base.frame_or_raise("hk.switch")
     branches = list(branches)
     if frame.is_init:
+        # The branches see arrays, as inside jax.lax.switch.
+        as_arrays = jax.tree.map(jnp.asarray, operands)
         for b in branches:
-            _run_for_params(frame, b, *operands)
+            _run_for_params(frame, b, *as_arrays)
     key0 = None if frame.rng is None else _key_only(frame)
 
     def make(b):
