@@ -252,6 +252,7 @@ __all__ = [
     "vtrace",
     "vtrace_td_error_and_advantage",
     "VTraceOutput",
+    # Policy gradients, distributions, exploration, MPO, Pop-Art and the rest.
     "add_dirichlet_noise",
     "add_gaussian_noise",
     "add_ornstein_uhlenbeck_noise",
