@@ -299,6 +299,11 @@ def test_dropout_bad_rng_and_dims():
         hk.dropout(None, 0.5, jnp.ones([3]))
     with pytest.raises(ValueError, match=r"broadcast_dims.*3.*\(2, 2\)"):
         hk.dropout(jax.random.PRNGKey(0), 0.5, jnp.ones([2, 2]), broadcast_dims=(3,))
+    # The exception types dm-haiku raises for these (TypeError / IndexError).
+    with pytest.raises(TypeError, match=r"dropout.*`rng`"):
+        hk.dropout(None, 0.5, jnp.ones([3]))
+    with pytest.raises(IndexError, match=r"broadcast_dims.*-3"):
+        hk.dropout(jax.random.PRNGKey(0), 0.5, jnp.ones([2, 2]), broadcast_dims=(-3,))
 
 
 def test_dropout_traced_rate_under_jit_and_dtype(key):
@@ -360,10 +365,21 @@ def test_batch_apply_num_dims_and_low_rank_passthrough():
 def test_batch_apply_errors():
     with pytest.raises(ValueError, match=r"BatchApply.*ndim >= 2"):
         hk.BatchApply(lambda a: a)(jnp.ones([3]))
-    with pytest.raises(ValueError, match=r"BatchApply.*leading dims \(2, 3\).*\(2, 4\)"):
-        hk.BatchApply(lambda a, b: a)(jnp.ones([2, 3, 1]), jnp.ones([2, 4]))
-    with pytest.raises(ValueError, match=r"BatchApply.*leading axis of size 6.*\(5, 2\)"):
+    # dm-haiku raises TypeError (from the reshape) here; ours is both.
+    with pytest.raises(TypeError, match=r"BatchApply.*leading axis of size 6.*\(5, 2\)"):
         hk.BatchApply(lambda a: jnp.ones([5, 2]))(jnp.ones([2, 3, 1]))
+    with pytest.raises(ValueError, match=r"BatchApply.*leading axis of size 6.*\(\)"):
+        hk.BatchApply(lambda a: a.sum())(jnp.ones([2, 3, 1]))
+
+
+def test_batch_apply_merges_each_input_by_its_own_leading_dims():
+    # As dm-haiku: inputs need not agree on their leading dims, only on the merged size
+    # f sees; outputs are split by the first input's leading dims.
+    a = jnp.arange(24.0).reshape(2, 3, 4)
+    b = jnp.arange(24.0).reshape(3, 2, 4)
+    out = hk.BatchApply(lambda x, y: x + y)(a, b)
+    expected = (np.arange(24.0).reshape(6, 4) * 2).reshape(2, 3, 4)
+    np.testing.assert_array_equal(out, expected)
 
 
 # ----------------------------------------------------------------------------- expand_apply

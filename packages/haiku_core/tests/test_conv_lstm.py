@@ -250,9 +250,18 @@ def test_state_wrong_channels_or_type():
         _init(lambda x: hk.Conv1DLSTM([4], 3, 3)(x, jnp.zeros([1, 4, 3])), jnp.ones([1, 4, 2]))
 
 
-def test_input_shape_length_must_match_dims():
-    with pytest.raises(
-        ValueError,
-        match=r"haiku_core\.Conv2DLSTM: `input_shape` must have 2 spatial sizes, got \(4,\)",
-    ):
-        rtransform(lambda: hk.Conv2DLSTM([4], 3, 3)).apply({}, None)
+def test_input_shape_is_not_validated_until_the_state_meets_an_input():
+    # dm-haiku 0.0.17 accepts any `input_shape` and builds the initial state from it
+    # ([B, *input_shape, C]); a mismatch only surfaces (ValueError) when called.
+    def f():
+        return hk.Conv2DLSTM([4, 4, 1], 3, 3).initial_state(2)
+
+    state = rtransform(f).apply({}, None)
+    assert state.hidden.shape == state.cell.shape == (2, 4, 4, 1, 3)
+
+    def g(x):
+        core = hk.Conv2DLSTM([4], 3, 3)
+        return core(x, core.initial_state(1))
+
+    with pytest.raises(ValueError, match=r"Conv2DLSTM \(conv2_dlstm\): `prev_state\.hidden`"):
+        _init(g, jnp.ones([1, 4, 4, 2]))

@@ -164,6 +164,8 @@ def test_constructor_errors():
         construct(embed_dim=3, embedding_matrix=TABLE)
     with pytest.raises(ValueError, match=r"rank 2.*\(3,\)"):
         construct(embedding_matrix=np.ones(3))
+    with pytest.raises(IndexError, match=r"rank 2.*\(3,\)"):  # dm-haiku's type
+        construct(embedding_matrix=np.ones(3))
     # An unknown style name is accepted by the constructor and rejected when called.
     construct(vocab_size=6, embed_dim=2, lookup_style="FOO")
 

@@ -330,6 +330,29 @@ def _static_number(x: Any) -> float | None:
     return None
 
 
+class MissingDropoutKeyError(ValueError, TypeError):
+    """``dropout`` was called with ``rng=None``.
+
+    A ``ValueError``; also a ``TypeError``, which is what dm-haiku raises (from
+    ``jax.random``) for a ``None`` key.
+    """
+
+
+class DropoutAxisError(ValueError, IndexError):
+    """A ``broadcast_dims`` entry given to ``dropout`` is not an axis of ``x``.
+
+    A ``ValueError``; also an ``IndexError``, which is what dm-haiku raises here.
+    """
+
+
+class BatchApplyOutputError(ValueError, TypeError):
+    """An output of the function wrapped by ``BatchApply`` cannot be split back.
+
+    A ``ValueError``; also a ``TypeError``, which is what dm-haiku raises (from the
+    reshape) in this case.
+    """
+
+
 def dropout(
     rng: jax.Array,
     rate: float,
@@ -353,8 +376,10 @@ def dropout(
       Array of ``x``'s shape: ``keep * x / (1 - rate)``.
 
     Raises:
-      ValueError: if ``rate`` is outside ``[0, 1)``, ``rng`` is None, or a
-        ``broadcast_dims`` entry is out of range.
+      ValueError: if ``rate`` is outside ``[0, 1)``.
+      DropoutAxisError: (a ``ValueError`` and ``IndexError``) if a ``broadcast_dims``
+        entry is out of range.
+      MissingDropoutKeyError: (a ``ValueError`` and ``TypeError``) if ``rng`` is None.
 
     References:
       Srivastava et al. (2014), Dropout: A Simple Way to Prevent Neural Networks from
@@ -374,7 +399,7 @@ def dropout(
         if static_rate == 0.0:
             return x  # type: ignore[return-value]
     if rng is None:
-        raise ValueError(
+        raise MissingDropoutKeyError(
             "haiku_core.dropout: `rng` must be a PRNG key, got None. Inside a transform "
             "use hk.next_rng_key(), and pass a key to init/apply."
         )
@@ -382,7 +407,7 @@ def dropout(
     shape = list(x.shape)
     for dim in broadcast_dims:
         if not -x.ndim <= dim < x.ndim:
-            raise ValueError(
+            raise DropoutAxisError(
                 f"haiku_core.dropout: `broadcast_dims` entry {dim} is out of range for "
                 f"`x` of shape {x.shape}."
             )
@@ -455,9 +480,11 @@ class BatchApply:
     ``hk.BatchApply(hk.Linear(4))(x)`` with ``x`` of shape ``[T, B, D]`` runs the layer on
     ``[T * B, D]`` and returns ``[T, B, 4]``. Not a module (it creates no name scope).
 
-    Every array input of rank >= ``num_dims`` must share the same leading
-    ``num_dims`` axes; other leaves are passed through unchanged. Every array output
-    must have a leading axis of size ``prod(leading axes)``.
+    Every array input of rank >= ``num_dims`` has its own leading ``num_dims`` axes
+    merged (inputs are not required to agree on them, as in dm-haiku); other leaves
+    are passed through unchanged. The outputs are split using the leading axes of
+    the first such input, so every array output must have a leading axis of size
+    ``prod(leading axes)`` of that input.
 
     >>> import haiku_core as hk, jax.numpy as jnp
     >>> hk.BatchApply(lambda x: x.sum(-1))(jnp.ones([2, 3, 4])).shape
@@ -483,8 +510,9 @@ class BatchApply:
         """Calls ``f`` on the merged inputs and splits the outputs.
 
         Raises:
-          ValueError: if no array input has rank >= ``num_dims``, the inputs disagree
-            on their leading axes, or an output's leading axis has the wrong size.
+          ValueError: if no array input has rank >= ``num_dims``.
+          BatchApplyOutputError: (a ``ValueError`` and ``TypeError``) if an output's
+            leading axis has the wrong size.
         """
         n = self.num_dims
         leaves = [x for x in jax.tree.leaves((args, kwargs)) if _is_array(x)]
@@ -500,18 +528,13 @@ class BatchApply:
         def merge(x: Any) -> Any:
             if not _is_array(x) or x.ndim < n:
                 return x
-            if tuple(x.shape[:n]) != batch_shape:
-                raise ValueError(
-                    f"haiku_core.BatchApply: all inputs with ndim >= {n} must share the "
-                    f"leading dims {batch_shape}, got an input of shape {x.shape}."
-                )
-            return x.reshape((flat, *x.shape[n:]))
+            return x.reshape((math.prod(x.shape[:n]), *x.shape[n:]))
 
         def split(x: Any) -> Any:
             if not _is_array(x):
                 return x
             if x.ndim < 1 or x.shape[0] != flat:
-                raise ValueError(
+                raise BatchApplyOutputError(
                     f"haiku_core.BatchApply: every array output of `f` must have a leading "
                     f"axis of size {flat} (= prod{batch_shape}), got shape {x.shape}."
                 )

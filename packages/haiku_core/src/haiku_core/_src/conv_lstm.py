@@ -44,7 +44,9 @@ class ConvNDLSTM(rec.RNNCore):
         Args:
           num_spatial_dims: ``N``, the number of spatial dimensions.
           input_shape: the ``N`` spatial sizes of the input (without batch or channels); the
-            state has these spatial sizes.
+            state has these spatial sizes. It is only used by ``initial_state`` (so it is
+            not validated here); a state that does not fit the input is rejected when
+            the core is called.
           output_channels: ``C``, channels of the hidden and cell states.
           kernel_shape: kernel size, an int or ``N`` ints, for both convolutions.
           name: module name; defaults to the snake_case class name (e.g. ``conv2_dlstm``).
@@ -54,11 +56,6 @@ class ConvNDLSTM(rec.RNNCore):
         self.input_shape = tuple(input_shape)
         self.output_channels = output_channels
         self.kernel_shape = kernel_shape
-        if len(self.input_shape) != num_spatial_dims:
-            raise ValueError(
-                f"haiku_core.{type(self).__name__}: `input_shape` must have "
-                f"{num_spatial_dims} spatial sizes, got {self.input_shape}."
-            )
 
     def __call__(
         self, inputs: jax.typing.ArrayLike, state: rec.LSTMState

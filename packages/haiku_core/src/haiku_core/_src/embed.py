@@ -47,6 +47,14 @@ class EmbedLookupStyle(enum.Enum):
     ONE_HOT = 2
 
 
+class EmbeddingMatrixRankError(ValueError, IndexError):
+    """``Embed`` was given an ``embedding_matrix`` that is not rank 2.
+
+    A ``ValueError``; also an ``IndexError``, which is what dm-haiku raises for a
+    rank-1 matrix (it reads ``shape[1]``).
+    """
+
+
 class UnknownLookupStyleError(AttributeError):
     """``Embed`` was called with a ``lookup_style`` name that is not an ``EmbedLookupStyle``."""
 
@@ -130,7 +138,7 @@ class Embed(hk_module.Module):
         if embedding_matrix is not None:
             matrix = jnp.asarray(embedding_matrix)
             if matrix.ndim != 2:
-                raise ValueError(
+                raise EmbeddingMatrixRankError(
                     "haiku_core.Embed: `embedding_matrix` must be rank 2 [V, D], got "
                     f"shape {matrix.shape}."
                 )
