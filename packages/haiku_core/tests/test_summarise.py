@@ -278,3 +278,10 @@ def test_tabulate_filters_none_means_default_and_empty_message():
     )
     table = hk.experimental.tabulate(lambda: NoOutput()(), filters=())()
     assert "no_output (NoOutput)" in table
+
+
+def test_to_dot_of_apply_with_its_own_arguments():
+    t = hk.transform_with_state(f)
+    params, state = t.init(None, X)
+    dot = hk.experimental.abstract_to_dot(t.apply)(params, state, None, X)
+    assert "net/dense_1" in dot

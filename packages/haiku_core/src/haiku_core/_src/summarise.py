@@ -154,7 +154,7 @@ class MethodInvocation:
     call_stack: Sequence[ModuleDetails]
 
 
-def _underlying(f: Any) -> Callable[..., Any]:
+def _underlying(f: Any, unwrap_apply: bool = True) -> Callable[..., Any]:
     """The function using modules behind ``f``.
 
     ``f`` may be that function, a Transformed/TransformedWithState, or the ``init`` /
@@ -171,11 +171,14 @@ def _underlying(f: Any) -> Callable[..., Any]:
         return orig
     if not callable(f):
         raise TypeError(f"eval_summary/tabulate: expected a function, got {type(f).__name__}.")
+    # An ``init``/``apply`` (maybe jitted): summarise the function behind it (called with
+    # the same arguments, as dm-haiku does). With ``unwrap_apply=False`` an ``apply`` is
+    # run as given, inside the summary's transform (its arguments are apply's).
     g, seen = f, 0
     while g is not None and seen < 32:
         orig = getattr(g, "_hk_original", None)
         if orig is not None:
-            return orig
+            return orig if unwrap_apply or getattr(g, "__name__", "").endswith("init") else f
         g, seen = getattr(g, "__wrapped__", None), seen + 1
     return f
 
@@ -194,7 +197,11 @@ def eval_summary(
       A function taking ``f``'s arguments (arrays or ``jax.ShapeDtypeStruct``)
       and returning a list of :class:`MethodInvocation`, in call order.
     """
-    fn = _underlying(f)
+    return _summary_of(_underlying(f))
+
+
+def _summary_of(fn: Callable[..., Any]) -> Callable[..., Sequence[MethodInvocation]]:
+    """:func:`eval_summary` of the function ``fn`` itself (no unwrapping)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs) -> list[MethodInvocation]:
@@ -510,7 +517,7 @@ def to_dot(fun: Callable[..., Any]) -> Callable[..., str]:
 
     @functools.wraps(fun)
     def wrapper(*args, **kwargs) -> str:
-        calls = eval_summary(fun)(*args, **kwargs)
+        calls = _summary_of(_underlying(fun, unwrap_apply=False))(*args, **kwargs)
         t = hk_transform.transform(fun)
 
         def run(a, k):
