@@ -191,6 +191,10 @@ def softmax(temperature=1.0) -> DiscreteDistribution:
 
     ``pi(a) = exp(l_a / temperature) / sum_b exp(l_b / temperature)``.
 
+    Masked actions (``-inf`` logits) have probability 0 and add nothing to entropies and
+    KLs, so those stay finite. ``logprob`` is ``-inf`` for actions outside ``[0, A)``;
+    ``sample`` returns ``-1`` for rows whose probabilities are not finite (NaN logits).
+
     Args:
       temperature: positive temperature.
 
@@ -243,6 +247,9 @@ def _probs_distribution(probs: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 def greedy() -> DiscreteDistribution:
     """Greedy policy: uniform over the actions with maximal preference.
+
+    Probabilities, log-probabilities and entropies are in the default float dtype
+    (float32, or float64 with x64) whatever the preference dtype.
 
     Returns:
       ``DiscreteDistribution`` with ``sample(key, preferences)``, ``probs(preferences)``,

@@ -3,6 +3,9 @@
 Both losses have an E-step (non-parametric weights from a temperature dual) and an
 M-step (weighted maximum likelihood kept close to the old policy by KL constraints whose
 multipliers ``alpha`` are learned by their own dual losses).
+
+``use_stop_gradient`` flags may be Python bools or traced boolean scalars (they
+select between the stopped and unstopped value, so they work under ``jax.jit``).
 """
 
 from __future__ import annotations

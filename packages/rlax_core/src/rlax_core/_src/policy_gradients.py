@@ -2,6 +2,9 @@
 
 All losses take one sequence (or batch) along their leading axis and reduce it to a
 scalar, except ``dpg_loss`` which works on one action vector (vmap over a batch).
+
+``use_stop_gradient`` flags may be Python bools or traced boolean scalars (they
+select between the stopped and unstopped value, so they work under ``jax.jit``).
 """
 
 from __future__ import annotations
