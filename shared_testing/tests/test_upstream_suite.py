@@ -37,7 +37,10 @@ def fake(tmp_path, monkeypatch):
     _write(ours / "__init__.py", "class Widget: ...\n\n\ndef thing():\n    pass\n")
     _write(ours / "nets.py", "NET = 'ours'\n")
     _write(ours / "_src" / "__init__.py", "")
-    _write(ours / "_src" / "thing.py", "def helper():\n    return 'ours-private'\n")
+    _write(
+        ours / "_src" / "thing.py",
+        "SWITCH = False\n\n\ndef helper():\n    return 'ours-private' if not SWITCH else 'on'\n",
+    )
     monkeypatch.syspath_prepend(str(tmp_path / "ours"))
     finder = us.install_alias("fakeup", ours="fakeours", updir=up)
     yield
@@ -70,6 +73,23 @@ def test_src_module_answers_public_then_private_names(fake):
     with pytest.raises(us.UpstreamPrivateName, match=r"fakeup\._src\.thing\.nope"):
         _ = thing.nope
     assert not hasattr(thing, "nope")
+
+
+def test_module_switches_set_on_a_stand_in_reach_ours(fake):
+    import fakeours._src.thing as mine
+    from fakeup._src import thing
+
+    thing.SWITCH = True
+    assert mine.SWITCH is True
+    assert thing.helper() == "on"
+    thing.SWITCH = False
+    assert mine.helper() == "ours-private"
+    # The import system's submodule slots stay on the stand-in package.
+    import fakeours._src
+    import fakeup._src
+
+    assert fakeours._src.thing is mine
+    assert fakeup._src.thing is thing
 
 
 def test_upstream_test_files_run_in_place_through_the_alias(fake):

@@ -122,6 +122,36 @@ class _StandIn(types.ModuleType):
             f"{self.__dict__['_ours']}"
         )
 
+    def _owner(self, attr: str) -> types.ModuleType | None:
+        """Our module that holds ``attr`` (our same-named ``_src`` module first)."""
+        ours = self.__dict__["_ours"]
+        try:
+            mine = importlib.import_module(f"{ours}.{self.__dict__['_rest']}")
+        except ImportError:
+            mine = None
+        for space in [mine, *_public_namespaces(ours)]:
+            if space is not None and attr in vars(space):
+                return space
+        return None
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        # Tests flip module-level switches (and mock.patch.object them): reach ours.
+        # Submodules (set by the import system) and dunders stay on the stand-in.
+        local = attr.startswith("__") or isinstance(value, types.ModuleType)
+        owner = None if local else self._owner(attr)
+        if owner is not None:
+            setattr(owner, attr, value)
+        else:
+            super().__setattr__(attr, value)
+
+    def __delattr__(self, attr: str) -> None:
+        if attr in self.__dict__:
+            super().__delattr__(attr)
+        elif (owner := self._owner(attr)) is not None:
+            delattr(owner, attr)
+        else:
+            raise AttributeError(attr)
+
 
 class _Proxy(types.ModuleType):
     """The upstream top-level package: forwards to ours, keeps its own submodule slots.
