@@ -237,7 +237,8 @@ def test_end_to_end_params_f32_compute_bf16_output_f32():
     x = jnp.full((3, 4), 0.5, jnp.float32)
     _Dense.seen = []
     params = f.init(jax.random.PRNGKey(0), x)
-    assert jax.tree.map(lambda a: a.dtype, params) == {"_dense": {"w": F32, "b": F32}}
+    # dm-haiku names class `_Dense` "__dense" (checked by hand).
+    assert jax.tree.map(lambda a: a.dtype, params) == {"__dense": {"w": F32, "b": F32}}
     out = f.apply(params, None, x)
     assert out.dtype == F32
     np.testing.assert_allclose(out, np.full((3, 2), 2.0))
@@ -289,15 +290,15 @@ def test_end_to_end_linear_params_f32_compute_bf16_output_f32():
     assert "bf16" not in str(jax.make_jaxpr(lambda p, x: f.apply(p, None, x))(params, x))
 
 
-class _OuterMP(hk.Module):
+class OuterMP(hk.Module):
     def __call__(self):
         self.w = hk.get_parameter("w", [], jnp.bfloat16, init=jnp.ones)
-        self.inner = _InnerMP()
+        self.inner = InnerMP()
         self.inner_ret = self.inner()
         return jnp.ones([], dtype=jnp.bfloat16)
 
 
-class _InnerMP(hk.Module):
+class InnerMP(hk.Module):
     def __call__(self):
         self.w = hk.get_parameter("w", [], jnp.bfloat16, init=jnp.ones)
         return jnp.ones([], dtype=jnp.bfloat16)
@@ -308,17 +309,17 @@ def test_nested_policies_each_module_uses_its_own_dtypes():
     # p=f16,c=f32,o=f32 gives outer.w f16, inner.w f32, both returns f32, and params
     # outer f32 / inner f16.
     def f():
-        outer = _OuterMP()
+        outer = OuterMP()
         ret = outer()
         return ret, outer.inner_ret, outer.w, outer.inner.w
 
     t = hk.transform(f)
-    with mp.push_policy(_OuterMP, "p=f32,c=f16,o=f32"):
-        with mp.push_policy(_InnerMP, "p=f16,c=f32,o=f32"):
+    with mp.push_policy(OuterMP, "p=f32,c=f16,o=f32"):
+        with mp.push_policy(InnerMP, "p=f16,c=f32,o=f32"):
             params = t.init(None)
             outs = t.apply(params, None)
-    assert params["_outer_mp"]["w"].dtype == jnp.float32
-    assert params["_outer_mp/_inner_mp"]["w"].dtype == jnp.float16
+    assert params["outer_mp"]["w"].dtype == jnp.float32
+    assert params["outer_mp/inner_mp"]["w"].dtype == jnp.float16
     ret, inner_ret, outer_w, inner_w = outs
     assert ret.dtype == jnp.float32 and inner_ret.dtype == jnp.float32
     assert outer_w.dtype == jnp.float16
@@ -333,11 +334,11 @@ def test_push_policy_from_method_of_same_class_raises():
 
     class PushesOther(hk.Module):
         def __call__(self):
-            with mp.push_policy(_InnerMP, "o=f16"):
-                return _InnerMP()()
+            with mp.push_policy(InnerMP, "o=f16"):
+                return InnerMP()()
 
     with pytest.raises(ValueError, match="same class"):
         hk.transform(lambda: PushesInMethod()()).init(None)
-    params = {"pushes_other/_inner_mp": {"w": jnp.ones([])}}
+    params = {"pushes_other/inner_mp": {"w": jnp.ones([])}}
     out = hk.transform(lambda: PushesOther()()).apply(params, None)
     assert out.dtype == jnp.float16
