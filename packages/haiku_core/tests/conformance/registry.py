@@ -289,7 +289,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(
         "EMAParamsTree",
         hk.EMAParamsTree,
-        lambda: hk.EMAParamsTree(0.9, zero_debias=False, warmup_length=2),
+        lambda: hk.EMAParamsTree(0.9, ignore_regex=".*conv.*"),
         _params_tree,
         stateful=True,
     ),
@@ -459,6 +459,9 @@ ENTRIES: tuple[Entry, ...] = (
         hk.nets.VectorQuantizer,
         lambda: _training(hk.nets.VectorQuantizer(4, 6, 0.25)),
         _x(B, 3, 4),
+        # The codebook is float32 (constructor dtype), so every floating output is
+        # float32 too (upstream dm-haiku 0.0.17 gives float32 for all of them).
+        bf16_out=jnp.float32,
         bf16_ctor_dtype_params=frozenset({"vector_quantizer/embeddings"}),
     ),
     Entry(
