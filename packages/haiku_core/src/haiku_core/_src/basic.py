@@ -432,8 +432,9 @@ def one_hot(x: jax.typing.ArrayLike, num_classes: int, dtype: Any = jnp.float32)
     Returns:
       ``[..., C]`` array with a 1 at each index and 0 elsewhere.
 
-    >>> import haiku_core as hk, jax.numpy as jnp
-    >>> hk.one_hot(jnp.array([0, 2]), 3).tolist()
+    >>> import jax.numpy as jnp
+    >>> from haiku_core._src.basic import one_hot
+    >>> one_hot(jnp.array([0, 2]), 3).tolist()
     [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
     encoded = jax.nn.one_hot(x, num_classes)
@@ -456,8 +457,9 @@ def multinomial(rng: jax.Array, logits: jax.Array, num_samples: int) -> jax.Arra
     Returns:
       ``[..., S]`` integer class indices.
 
-    >>> import haiku_core as hk, jax, jax.numpy as jnp
-    >>> hk.multinomial(jax.random.PRNGKey(0), jnp.zeros([2, 5]), 3).shape
+    >>> import jax, jax.numpy as jnp
+    >>> from haiku_core._src.basic import multinomial
+    >>> multinomial(jax.random.PRNGKey(0), jnp.zeros([2, 5]), 3).shape
     (2, 3)
     """
     logits = jnp.asarray(logits)
