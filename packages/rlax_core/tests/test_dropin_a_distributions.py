@@ -385,3 +385,37 @@ def test_mpo_losses_accept_traced_stop_gradient_flags():
             rlax.LagrangePenalty(alpha=jnp.array(1.0), epsilon=0.1),
             [(jnp.ones((2, 2)), rlax.LagrangePenalty(alpha=jnp.array(0.5), epsilon=0.01))],
         )
+
+
+# ---- multistep: importance-corrected TD errors ----------------------------------------
+
+
+def _np_importance_corrected_td_errors(r, d, rho, lam, v):
+    """Forward-view definition: rho_t * (G_t - v_t) with lambda-returns using lam * rho."""
+    n = len(r)
+    lam = np.broadcast_to(lam, (n,))
+    rho_next = np.append(rho[1:], 1.0)
+    g = np.zeros(n)
+    nxt = v[-1]
+    for t in reversed(range(n)):
+        mix = lam[t] * rho_next[t]
+        g[t] = r[t] + d[t] * ((1 - mix) * v[t + 1] + mix * nxt)
+        nxt = g[t]
+    return rho * (g - v[:-1])
+
+
+def test_importance_corrected_td_errors_matches_forward_view():
+    from rlax_core._src import multistep
+
+    r = np.array([0.5, -1.0, 2.0, 0.3], np.float32)
+    d = np.array([0.9, 0.8, 0.0, 0.95], np.float32)
+    rho = np.array([1.2, 0.5, 0.9, 2.0], np.float32)
+    v = np.array([0.1, 0.4, -0.3, 1.0, 0.7], np.float32)
+    for lam in (0.7, np.array([1.0, 0.5, 0.2, 0.9], np.float32)):
+        got = multistep.importance_corrected_td_errors(r, d, rho, lam, v)
+        expected = _np_importance_corrected_td_errors(r, d, rho, lam, v)
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    f = jax.jit(lambda s: multistep.importance_corrected_td_errors(r, d, rho, 0.7, v, s))
+    np.testing.assert_allclose(f(jnp.array(True)), f(jnp.array(False)), rtol=1e-5, atol=1e-6)
+    with pytest.raises(AssertionError, match=r"importance_corrected_td_errors.*values"):
+        multistep.importance_corrected_td_errors(r, d, rho, 0.7, v[:-1])

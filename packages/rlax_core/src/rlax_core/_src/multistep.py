@@ -297,6 +297,83 @@ def n_step_bootstrapped_returns(
     return maybe_stop_gradient(targets, stop_target_gradients)
 
 
+def importance_corrected_td_errors(
+    r_t: ArrayLike,
+    discount_t: ArrayLike,
+    rho_tm1: ArrayLike,
+    lambda_: ArrayLike,
+    values: ArrayLike,
+    stop_target_gradients: bool = False,
+) -> jax.Array:
+    """Multistep TD errors with per-decision importance sampling along one trajectory.
+
+    With one-step errors ``d_t = r_t + discount_t * v_t - v_tm1`` the corrected error is
+    ``e_t = d_t + discount_t * rho_t * lambda_t * e_{t+1}`` (backwards, ``e_T = 0``), where
+    ``rho_t`` is the next step's ratio, and the result is ``rho_tm1 * e``. This equals
+    ``rho_tm1 * (G - v_tm1)`` for the lambda-return ``G`` with ``lambda_t * rho_t``.
+
+    Args:
+      r_t: [T] rewards.
+      discount_t: [T] discounts.
+      rho_tm1: [T] importance ratios ``pi(a)/mu(a)`` of the actions at steps 0..T-1.
+      lambda_: scalar or [T] mixing parameter.
+      values: [T+1] state values ``v_0 .. v_T``.
+      stop_target_gradients: stop gradients through the implied targets (errors plus
+        ``v_tm1``); a Python bool or a traced boolean scalar.
+
+    Returns:
+      [T] corrected TD errors.
+
+    Raises:
+      ShapeAssertionError: (a ``ValueError``/``AssertionError``) on wrong ranks or if
+        ``r_t``, ``discount_t``, ``rho_tm1`` and ``values[1:]`` differ in shape.
+      DtypeAssertionError: (a ``TypeError``/``AssertionError``) on non-float inputs.
+
+    References:
+      Sutton et al. (2014), A new Q(lambda) with interim forward view and Monte Carlo
+      equivalence, ICML. http://proceedings.mlr.press/v32/sutton14.html
+
+    Examples:
+      >>> importance_corrected_td_errors(jnp.array([1.0, 1.0]), jnp.array([1.0, 1.0]),
+      ...     jnp.array([1.0, 1.0]), 1.0, jnp.zeros(3)).tolist()
+      [2.0, 1.0]
+    """
+    fn = "rlax_core.importance_corrected_td_errors"
+    checks.check_rank(
+        fn, r_t=(r_t, 1), discount_t=(discount_t, 1), rho_tm1=(rho_tm1, 1), values=(values, 1)
+    )
+    checks.check_type(
+        fn,
+        r_t=(r_t, "float"),
+        discount_t=(discount_t, "float"),
+        rho_tm1=(rho_tm1, "float"),
+        values=(values, "float"),
+    )
+    values = jnp.asarray(values)
+    checks.check_equal_shape(
+        fn, r_t=r_t, discount_t=discount_t, rho_tm1=rho_tm1, **{"values[1:]": values[1:]}
+    )
+    r_t, discount_t, rho_tm1 = map(jnp.asarray, (r_t, discount_t, rho_tm1))
+    v_tm1, v_t = values[:-1], values[1:]
+    # The ratio of the step after each transition; the last one is never used.
+    rho_next = jnp.concatenate([rho_tm1[1:], jnp.ones((1,), rho_tm1.dtype)])
+    lam = jnp.ones_like(discount_t) * lambda_
+    deltas = r_t + discount_t * v_t - v_tm1
+
+    def step(carry, x):
+        delta, discount, rho, lam_t = x
+        carry = delta + discount * rho * lam_t * carry
+        return carry, carry
+
+    init = jnp.zeros((), deltas.dtype)
+    _, errors = jax.lax.scan(step, init, (deltas, discount_t, rho_next, lam), reverse=True)
+    errors = rho_tm1 * errors
+    stopped = jax.lax.stop_gradient(errors + v_tm1) - v_tm1
+    if isinstance(stop_target_gradients, bool):
+        return stopped if stop_target_gradients else errors
+    return jax.lax.select(stop_target_gradients, stopped, errors)
+
+
 def truncated_generalized_advantage_estimation(
     r_t: ArrayLike,
     discount_t: ArrayLike,
