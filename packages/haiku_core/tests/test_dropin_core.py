@@ -496,3 +496,41 @@ def test_name_like_on_init():
 def test_module_class_signature_has_evaluated_annotations():
     sig = inspect.signature(hk.Linear)
     assert sig.parameters["output_size"].annotation is int
+
+
+# ----------------------------------------------------------------------------- transform inputs
+
+
+@pytest.mark.parametrize("transform", [hk.transform, hk.transform_with_state])
+def test_transform_rejects_jitted_function(transform):
+    with pytest.raises(ValueError, match=r"jax.jit"):
+        transform(jax.jit(lambda: 0))
+
+
+def test_apply_rejects_non_mapping_params_and_state():
+    f = hk.transform_with_state(lambda: None)
+    with pytest.raises(TypeError, match="params"):
+        f.apply("z", {}, None)
+    with pytest.raises(TypeError, match="state"):
+        f.apply({}, "z", None)
+
+
+def test_get_state_with_init_but_no_shape_raises():
+    f = hk.transform_with_state(lambda: hk.get_state("i", init=jnp.zeros))
+    with pytest.raises(ValueError, match="shape and dtype"):
+        f.init(None)
+
+
+def test_creator_sees_shape_as_written():
+    seen = []
+
+    def creator(next_creator, shape, dtype, init, context):
+        seen.append((shape, context.original_shape))
+        return next_creator(shape, dtype, init)
+
+    def f():
+        with hk.custom_creator(creator):
+            return hk.get_parameter("w", [], init=jnp.ones)
+
+    hk.transform(f).init(None)
+    assert seen == [([], [])]  # the list given to get_parameter, as upstream passes it

@@ -28,7 +28,8 @@ def test_creator_order_outer_first_and_context():
             return _param_fn()
 
     hk.transform(f).init(None)
-    assert log == [("outer", "~/w", "~", "w", (2,)), ("inner", "~/w", "~", "w", (2,))]
+    # Creators see the shape exactly as passed to get_parameter (upstream passes it as is).
+    assert log == [("outer", "~/w", "~", "w", [2]), ("inner", "~/w", "~", "w", [2])]
 
 
 def test_creator_can_replace_initializer_and_runs_only_in_init():

@@ -68,12 +68,19 @@ def test_signatures_mirror_f():
     def f(x, y=2, *, z):
         return x
 
+    def names(fn):
+        sig = inspect.signature(fn)
+        return [f"{p.kind.name}:{p.name}={p.default}" for p in sig.parameters.values()]
+
+    own = ["POSITIONAL_OR_KEYWORD:x=<class 'inspect._empty'>", "POSITIONAL_OR_KEYWORD:y=2"]
+    own.append("KEYWORD_ONLY:z=<class 'inspect._empty'>")
+    lead = "POSITIONAL_OR_KEYWORD:{}=<class 'inspect._empty'>"
     t = hk.transform(f)
-    assert str(inspect.signature(t.apply)) == "(params, rng, x, y=2, *, z)"
-    assert str(inspect.signature(t.init)) == "(rng, x, y=2, *, z)"
+    assert names(t.apply) == [lead.format("params"), lead.format("rng"), *own]
+    assert names(t.init) == [lead.format("rng"), *own]
     ts = hk.transform_with_state(f)
-    assert str(inspect.signature(ts.apply)) == "(params, state, rng, x, y=2, *, z)"
-    assert str(inspect.signature(hk.without_apply_rng(t).apply)) == "(params, x, y=2, *, z)"
+    assert names(ts.apply) == [lead.format(n) for n in ("params", "state", "rng")] + own
+    assert names(hk.without_apply_rng(t).apply) == [lead.format("params"), *own]
 
 
 def test_apply_without_rng_names_signature():

@@ -414,6 +414,7 @@ def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
     if frame.lift_prefix is not None:
         bundle = frame.lift_prefix + bundle if bundle != ROOT_SCOPE else bundle
     full_name = f"{bundle}/{name}"
+    given_shape = shape  # creators and getters see the shape as the caller wrote it
     shape = tuple(int(d) for d in shape)
     ctx = None
     params = frame.params
@@ -426,10 +427,10 @@ def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
         if init is None:
             init = _no_init(frame, bundle, name)
         if frame.creators:
-            ctx = _make_getter_ctx(frame, full_name, dtype, shape, init)
+            ctx = _make_getter_ctx(frame, full_name, dtype, given_shape, init)
             try:
                 value = _run_chain(
-                    frame.creators, lambda s, d, i: i(s, d), (shape, dtype, init), ctx
+                    frame.creators, lambda s, d, i: i(s, d), (given_shape, dtype, init), ctx
                 )
             except MissingRNGError as e:
                 if frame.is_init:
@@ -451,7 +452,7 @@ def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
         raise _missing_param(frame, bundle, name)
     if frame.getters:
         if ctx is None:
-            ctx = _make_getter_ctx(frame, full_name, dtype, shape, init)
+            ctx = _make_getter_ctx(frame, full_name, dtype, given_shape, init)
         value = _run_chain(frame.getters, lambda v: v, (value,), ctx)
     if value is None:
         raise ValueError(
@@ -577,7 +578,12 @@ def get_state(
                 "initializer was given. Pass init=... (e.g. jnp.zeros) or call hk.set_state "
                 "first."
             )
-        shape_t = tuple(int(d) for d in shape) if shape is not None else ()
+        if shape is None or dtype is None:
+            raise ValueError(
+                f"hk.get_state('{name}') in module '{bundle}': to create the value with "
+                "`init`, provide shape and dtype as well (e.g. shape=[], dtype=jnp.float32)."
+            )
+        shape_t = tuple(int(d) for d in shape)
         if frame.state_creators:
             ctx = _make_getter_ctx(frame, f"{bundle}/{name}", dtype, shape_t, init)
             value = _run_chain(
@@ -589,7 +595,9 @@ def get_state(
             frame.note_tracer(f"state '{bundle}/{name}' was set", value)
             _store_state(frame, state, bundle, name, value, initial=True)
     if frame.state_getters:
-        ctx = _make_getter_ctx(frame, f"{bundle}/{name}", dtype, value.shape, init)
+        ctx = _make_getter_ctx(
+            frame, f"{bundle}/{name}", dtype, shape if shape is not None else value.shape, init
+        )
         value = _run_chain(frame.state_getters, lambda v: v, (value,), ctx)
     return value
 

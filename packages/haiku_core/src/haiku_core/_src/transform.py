@@ -142,6 +142,27 @@ def _signature(f: Callable, leading: list[str], returns: Any) -> inspect.Signatu
         return None
 
 
+def _check_not_jax_wrapped(f: Any, what: str) -> None:
+    """Rejects functions already wrapped by ``jax.jit`` / ``jax.pmap``."""
+    kind = type(f).__name__
+    if kind in ("PjitFunction", "PmapFunction"):
+        raise ValueError(
+            f"{what}: got a function already wrapped by jax.jit/jax.pmap ({kind}). The "
+            "function given to a Haiku transform is impure (it reads params and rng "
+            "implicitly), so it cannot be jitted itself; transform the plain function and "
+            "instead jit/pmap the init or apply function you get back, e.g. "
+            "`jax.jit(hk.transform(f).apply)`."
+        )
+
+
+def _check_mapping(what: str, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"apply: the {what} argument must be a mapping {{module_name: {{name: array}}}} "
+            f"(as returned by init), got {type(value).__name__}: {value!r:.80}."
+        )
+
+
 def _finish(frame: Frame) -> None:
     if frame.suspicious:
         base.check_leaks(frame)
@@ -206,6 +227,7 @@ def transform_with_state(f: Callable[..., Any]) -> TransformedWithState:
     Example:
       >>> # f = hk.transform_with_state(lambda x: hk.BatchNorm(True, True, 0.9)(x, True))
     """
+    _check_not_jax_wrapped(f, "hk.transform_with_state")
     if isinstance(f, (Transformed, TransformedWithState)):
         raise ValueError(
             "hk.transform_with_state: expected a function, got an already transformed "
@@ -224,6 +246,8 @@ def transform_with_state(f: Callable[..., Any]) -> TransformedWithState:
             params = {}
         if state is None:
             state = {}
+        _check_mapping("params", params)
+        _check_mapping("state", state)
         current = {k: dict(v) for k, v in state.items()}
         frame = Frame(params, current, state, rng, False)
         frame.inputs = (params, state, args, kwargs, rng and rng._key)
@@ -267,6 +291,7 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
             "hk.transform(apply_rng=False) is no longer supported; use "
             "hk.without_apply_rng(hk.transform(f))."
         )
+    _check_not_jax_wrapped(f, "hk.transform")
     if isinstance(f, (Transformed, TransformedWithState)):
         raise ValueError(
             "hk.transform: expected a function, got an already transformed "
@@ -284,6 +309,7 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
             rng = _check_rng(rng, apply_rng_msg)
         if params is None:
             params = {}
+        _check_mapping("params", params)
         frame = Frame(params, None, None, rng, False)
         frame.inputs = (params, args, kwargs, rng and rng._key)
         if _config.tls.config.check_jax_usage:
