@@ -419,3 +419,43 @@ def test_importance_corrected_td_errors_matches_forward_view():
     np.testing.assert_allclose(f(jnp.array(True)), f(jnp.array(False)), rtol=1e-5, atol=1e-6)
     with pytest.raises(AssertionError, match=r"importance_corrected_td_errors.*values"):
         multistep.importance_corrected_td_errors(r, d, rho, 0.7, v[:-1])
+
+
+# ---- mpo_ops: kl_constraint_loss and get_top_k_weights --------------------------------
+
+
+def test_kl_constraint_loss_values_and_stop_gradients():
+    from rlax_core._src import mpo_ops
+
+    kl = jnp.array([0.3, 0.05])
+    penalty = rlax.LagrangePenalty(alpha=jnp.array(2.0), epsilon=0.1)
+    kl_loss, alpha_loss, alpha = mpo_ops.kl_constraint_loss(kl, penalty, jnp.abs)
+    np.testing.assert_allclose(kl_loss, [0.6, 0.1], rtol=1e-6)
+    np.testing.assert_allclose(alpha_loss, [2.0 * (0.1 - 0.3), 2.0 * (0.1 - 0.05)], rtol=1e-6)
+    np.testing.assert_allclose(alpha, 2.0)
+
+    def total(k, a, flag):
+        p = rlax.LagrangePenalty(alpha=a, epsilon=0.1)
+        kl_l, alpha_l, _ = mpo_ops.kl_constraint_loss(k, p, jnp.abs, flag)
+        return jnp.sum(kl_l + alpha_l)
+
+    g_kl, g_alpha = jax.jit(jax.grad(total, argnums=(0, 1)))(kl, jnp.array(2.0), jnp.array(True))
+    # Stopped: kl only gets alpha (from the kl loss), alpha only gets sum(eps - kl).
+    np.testing.assert_allclose(g_kl, [2.0, 2.0], rtol=1e-6)
+    np.testing.assert_allclose(g_alpha, 2 * 0.1 - 0.35, rtol=1e-5)
+    g_kl, g_alpha = jax.jit(jax.grad(total, argnums=(0, 1)))(kl, jnp.array(2.0), jnp.array(False))
+    np.testing.assert_allclose(g_kl, [0.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(g_alpha, 2 * 0.1, rtol=1e-5)
+
+
+def test_get_top_k_weights_skips_restarts():
+    from rlax_core._src import mpo_ops
+
+    adv = jnp.array([5.0, 4.0, 1.0, 3.0])
+    restart = jnp.array([0.0, 1.0, 1.0, 1.0])
+    got = mpo_ops.get_top_k_weights(0.5, restart, adv)
+    # The restarted step (advantage 5) does not count: the top two valid are 4 and 3.
+    np.testing.assert_array_equal(got, [0.0, 1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(mpo_ops.get_top_k_weights(1.0, restart, adv), restart)
+    with pytest.raises(ValueError, match=r"get_top_k_weights.*top_k_fraction"):
+        mpo_ops.get_top_k_weights(0.1, restart, adv)

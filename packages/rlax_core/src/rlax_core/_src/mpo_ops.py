@@ -238,6 +238,110 @@ def mpo_loss(
     )
 
 
+def kl_constraint_loss(
+    kl: ArrayLike,
+    penalty: LagrangePenalty,
+    projection_operator: Callable[[jax.Array], jax.Array],
+    use_stop_gradient: bool | ArrayLike = True,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """One hard KL constraint as two coordinate-ascent losses.
+
+    With ``alpha = projection_operator(penalty.alpha)``: the multiplier loss
+    ``alpha * (epsilon - sg(kl))`` raises ``alpha`` while the KL exceeds ``epsilon``; the
+    policy loss ``sg(alpha) * kl`` then shrinks the KL. With ``per_dimension`` both sum
+    over the last axis.
+
+    Args:
+      kl: [...] or [..., D] KL divergences.
+      penalty: ``LagrangePenalty(alpha, epsilon, per_dimension)``.
+      projection_operator: maps ``alpha`` to a positive multiplier.
+      use_stop_gradient: apply the stop-gradients above (Python or traced bool).
+
+    Returns:
+      ``(kl_loss, alpha_loss, alpha)``; ``alpha`` is the projected multiplier.
+
+    Raises:
+      DtypeAssertionError: (a ``TypeError``/``AssertionError``) on non-float inputs.
+
+    Examples:
+      >>> kl_loss, alpha_loss, alpha = kl_constraint_loss(
+      ...     jnp.array(0.5), LagrangePenalty(jnp.array(2.0), 0.1), jnp.abs)
+      >>> print(kl_loss, alpha_loss, alpha)
+      1.0 -0.8 2.0
+    """
+    fn = "rlax_core.kl_constraint_loss"
+    checks.check_type(
+        fn, kl=(kl, "float"), alpha=(penalty.alpha, "float"), epsilon=(penalty.epsilon, "float")
+    )
+    kl = jnp.asarray(kl)
+    alpha = projection_operator(jnp.asarray(penalty.alpha))
+    alpha_loss = alpha * (penalty.epsilon - _maybe_stop(kl, use_stop_gradient))
+    kl_loss = _maybe_stop(alpha, use_stop_gradient) * kl
+    if penalty.per_dimension:
+        kl_loss = jnp.sum(kl_loss, axis=-1)
+        alpha_loss = jnp.sum(alpha_loss, axis=-1)
+    return kl_loss, alpha_loss, alpha
+
+
+def get_top_k_weights(
+    top_k_fraction: float,
+    restarting_weights: ArrayLike,
+    scaled_advantages: ArrayLike,
+    axis_name: str | None = None,
+    use_stop_gradient: bool | ArrayLike = True,
+) -> jax.Array:
+    """Restarting weights that also keep only the top ``top_k_fraction`` of advantages.
+
+    Entries with a zero restarting weight are pushed down by ``1e6`` before ranking, so
+    they do not take top-k places. With ``axis_name`` the threshold is computed over the
+    advantages of all devices. ``top_k_fraction == 1`` returns ``restarting_weights``.
+
+    Args:
+      top_k_fraction: fraction in ``(0, 1]`` of entries to keep.
+      restarting_weights: [E*] 0/1 float weights (0 marks an ignored step).
+      scaled_advantages: [E*] float advantages divided by the temperature.
+      axis_name: optional mapped axis to gather the advantages over.
+      use_stop_gradient: stop the gradient through the top-k indicator.
+
+    Returns:
+      [E*] ``restarting_weights * 1[advantage >= k-th largest]``.
+
+    Raises:
+      ShapeAssertionError: if the two arrays differ in shape.
+      DtypeAssertionError: if they are not floating point.
+      ValueError: if ``top_k_fraction`` is outside ``(0, 1]`` or keeps no entry.
+
+    Examples:
+      >>> get_top_k_weights(0.5, jnp.ones(4), jnp.array([1.0, 4.0, 2.0, 3.0])).tolist()
+      [0.0, 1.0, 0.0, 1.0]
+    """
+    fn = "rlax_core.get_top_k_weights"
+    checks.check_equal_shape(
+        fn, scaled_advantages=scaled_advantages, restarting_weights=restarting_weights
+    )
+    checks.check_type(
+        fn,
+        scaled_advantages=(scaled_advantages, "float"),
+        restarting_weights=(restarting_weights, "float"),
+    )
+    if not 0.0 < top_k_fraction <= 1.0:
+        raise ValueError(f"{fn}: `top_k_fraction` must be in (0, 1], got {top_k_fraction}.")
+    restarting_weights = jnp.asarray(restarting_weights)
+    if top_k_fraction >= 1.0:
+        return restarting_weights
+    valid = jnp.asarray(scaled_advantages) - (1.0 - restarting_weights) * 1e6
+    pool = valid if axis_name is None else jax.lax.all_gather(valid, axis_name=axis_name)
+    k = int(top_k_fraction * pool.size)
+    if k == 0:
+        raise ValueError(
+            f"{fn}: top_k_fraction {top_k_fraction} of {pool.size} entries keeps no valid "
+            "scaled advantages; raise it."
+        )
+    threshold = jnp.sort(jnp.reshape(pool, (-1,)))[-k]
+    keep = (valid >= threshold).astype(jnp.float32)
+    return restarting_weights * _maybe_stop(keep, use_stop_gradient)
+
+
 def _top_k_mask(
     top_k_fraction: float,
     restarting_weights: jax.Array,
