@@ -78,7 +78,6 @@ from haiku_core._src.stateful import (
     while_loop,
 )
 from haiku_core._src.summarise import to_dot
-from haiku_core._src.utils import multinomial, one_hot
 from haiku_core._src.typing import MutableParams, MutableState, Params, State
 from haiku_core import config, experimental, testing
 
@@ -87,7 +86,16 @@ from haiku_core import config, experimental, testing
 from haiku_core import data_structures, initializers, mixed_precision, pad
 
 # Layers: basic, convolution, pooling.
-from haiku_core._src.basic import BatchApply, Bias, Linear, Sequential, dropout, expand_apply
+from haiku_core._src.basic import (
+    BatchApply,
+    Bias,
+    Linear,
+    Sequential,
+    dropout,
+    expand_apply,
+    multinomial,
+    one_hot,
+)
 from haiku_core._src.conv import (
     Conv1D,
     Conv1DTranspose,

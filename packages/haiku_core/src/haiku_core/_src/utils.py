@@ -6,8 +6,6 @@ import inspect
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 T = TypeVar("T")
@@ -186,41 +184,3 @@ def replicate(element: T | Sequence[T], num_times: int, name: str) -> tuple[T, .
             f"{num_times}; got a sequence of length {len(element)}."
         )
     return (element,) * num_times
-
-
-def one_hot(x: Any, num_classes: int, dtype: Any = jnp.float32) -> jax.Array:
-    """One-hot encodes integer indices (kept for dm-haiku compatibility).
-
-    Equivalent to ``jax.nn.one_hot(x, num_classes).astype(dtype)``; prefer that.
-
-    Args:
-      x: integer indices of shape ``[...]``.
-      num_classes: size of the new last axis.
-      dtype: dtype of the result.
-
-    Returns:
-      Array of shape ``[..., num_classes]`` with 1 at each index and 0 elsewhere
-      (all zeros for an index outside ``[0, num_classes)``).
-    """
-    return jax.nn.one_hot(x, num_classes).astype(dtype)
-
-
-def multinomial(rng: jax.Array, logits: jax.Array, num_samples: int) -> jax.Array:
-    """Samples category indices from unnormalised log-probabilities.
-
-    Kept for dm-haiku compatibility; prefer ``jax.random.categorical``. Uses
-    ``jax.random.categorical`` so draws match it key for key.
-
-    Args:
-      rng: a PRNG key.
-      logits: log-probabilities of shape ``[..., num_categories]``.
-      num_samples: samples to draw per distribution.
-
-    Returns:
-      Integer array of shape ``[..., num_samples]`` (the ``[...]`` of ``logits``).
-    """
-    batch = tuple(logits.shape[:-1])
-    if num_samples == 1:
-        return jax.random.categorical(rng, logits)[..., None]
-    draws = jax.random.categorical(rng, logits, shape=(num_samples, *batch))
-    return jnp.moveaxis(draws, 0, -1)
