@@ -32,9 +32,15 @@ def fake(tmp_path, monkeypatch):
         up / "_src" / "thing_test.py",
         "from fakeup._src import thing, test_utils\nRESULT = thing.Widget is test_utils.WIDGET\n",
     )
+    # A public upstream module re-exporting a _src name (as haiku.data_structures does).
+    _write(up / "tools.py", "from fakeup._src.thing import mapper as mapper\n")
     ours = tmp_path / "ours" / "fakeours"
+    _write(ours / "tools.py", "def mapper():\n    return 'tools'\n")
     # A public function named like an upstream submodule (as hk.transform is).
-    _write(ours / "__init__.py", "class Widget: ...\n\n\ndef thing():\n    pass\n")
+    _write(
+        ours / "__init__.py",
+        "class Widget: ...\n\n\ndef thing():\n    pass\n\n\ndef mapper():\n    return 'root'\n",
+    )
     _write(ours / "nets.py", "NET = 'ours'\n")
     _write(ours / "_src" / "__init__.py", "")
     _write(
@@ -70,6 +76,8 @@ def test_src_module_answers_public_then_private_names(fake):
 
     assert thing.Widget is fakeours.Widget
     assert thing.helper() == "ours-private"
+    # Re-exported upstream names follow upstream's own public re-export.
+    assert thing.mapper() == "tools"
     with pytest.raises(us.UpstreamPrivateName, match=r"fakeup\._src\.thing\.nope"):
         _ = thing.nope
     assert not hasattr(thing, "nope")

@@ -83,14 +83,54 @@ def _public_namespaces(ours: str) -> list[types.ModuleType]:
     return spaces
 
 
-class _StandIn(types.ModuleType):
-    """An upstream ``_src`` module, answered from our public API (then our ``_src``)."""
+def public_reexports(updir: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """Where upstream's public modules re-export its ``_src`` names from.
 
-    def __init__(self, name: str, ours: str, rest: str) -> None:
+    Reads (never imports) every public ``.py`` file of the upstream package and maps
+    ``(<_src module>, <name>)`` to ``(<public module, relative>, <public name>)`` for
+    each ``from <up>._src.<module> import <name> [as <public name>]``.
+    """
+    import ast
+
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    up = updir.name
+    for path in sorted(updir.rglob("*.py")):
+        rel = path.relative_to(updir)
+        if rel.parts[0] == "_src" or path.name.endswith("_test.py"):
+            continue
+        public = ".".join(rel.with_suffix("").parts)
+        public = "" if public == "__init__" else public.removesuffix(".__init__")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                prefix = f"{up}._src."
+                if node.module.startswith(prefix):
+                    src = node.module[len(prefix) :]
+                    for alias in node.names:
+                        key = (src, alias.name)
+                        found.setdefault(key, (public, alias.asname or alias.name))
+    return found
+
+
+class _StandIn(types.ModuleType):
+    """An upstream ``_src`` module, answered from our public API and our ``_src``.
+
+    A name upstream re-exports publicly resolves to our public name of the same place
+    (``haiku._src.filtering.map`` -> ``haiku_core.data_structures.map``); any other
+    name to our same-named ``_src`` module, then to our public namespaces.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        ours: str,
+        rest: str,
+        reexports: dict[tuple[str, str], tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__(name)
         self.__dict__["_ours"] = ours
         self.__dict__["_rest"] = rest
         self.__dict__["_spaces"] = None
+        self.__dict__["_reexports"] = reexports or {}
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__"):
@@ -102,14 +142,23 @@ class _StandIn(types.ModuleType):
             base = Path(location) / attr
             if base.with_suffix(".py").is_file() or (base / "__init__.py").is_file():
                 return importlib.import_module(f"{self.__name__}.{attr}")
+        ours = self.__dict__["_ours"]
+        src = self.__dict__["_rest"].removeprefix("_src.")
+        public = self.__dict__["_reexports"].get((src, attr))
+        if public is not None:
+            module = ".".join(p for p in (ours, public[0]) if p)
+            try:
+                return getattr(importlib.import_module(module), public[1])
+            except (ImportError, AttributeError):
+                pass  # not shipped by us: fall through to the search below
         spaces = self.__dict__["_spaces"]
         if spaces is None:
-            spaces = _public_namespaces(self.__dict__["_ours"])
-            mine = f"{self.__dict__['_ours']}.{self.__dict__['_rest']}"
+            spaces = []
             try:
-                spaces.append(importlib.import_module(mine))
+                spaces.append(importlib.import_module(f"{ours}.{self.__dict__['_rest']}"))
             except ImportError:
                 pass
+            spaces += _public_namespaces(ours)
             self.__dict__["_spaces"] = spaces
         for space in spaces:
             if attr in getattr(space, "__dict__", {}) or hasattr(space, attr):
@@ -183,7 +232,8 @@ class _SourceLoader(importlib.abc.Loader):
         return None
 
     def exec_module(self, module: types.ModuleType) -> None:
-        code = compile(self.path.read_text(), str(self.path), "exec")
+        # dont_inherit: this file's own ``from __future__`` imports must not leak in.
+        code = compile(self.path.read_text(), str(self.path), "exec", dont_inherit=True)
         exec(code, module.__dict__)  # upstream test code, run on purpose
 
 
@@ -205,6 +255,7 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         self.upstream = upstream
         self.ours = ALIASES[upstream] if ours is None else ours
         self.updir = _upstream_dir(upstream) if updir is None else updir
+        self.reexports = public_reexports(self.updir)
 
     def _is_upstream_source(self, rest: str) -> bool:
         parts = rest.split(".")
@@ -252,7 +303,7 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         is_pkg = file_base.is_dir()
         spec = importlib.machinery.ModuleSpec(
             fullname,
-            _AliasLoader(lambda: _StandIn(fullname, self.ours, rest)),
+            _AliasLoader(lambda: _StandIn(fullname, self.ours, rest, self.reexports)),
             is_package=is_pkg,
         )
         if is_pkg:
