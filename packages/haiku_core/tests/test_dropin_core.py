@@ -454,8 +454,10 @@ def test_first_installed_interceptor_runs_outermost():
         return interceptor
 
     def f():
+        # Built outside the block: constructors are intercepted too.
+        mod = _Identity()
         with hk.intercept_methods(op(lambda a: a + 1)), hk.intercept_methods(op(lambda a: a**2)):
-            return _Identity()(7)
+            return mod(7)
 
     assert hk.transform(f).apply({}, None) == 7**2 + 1
 

@@ -310,6 +310,9 @@ def make_model_info(
         infos: dict[str, tuple[dict, dict]] = {}
 
         def interceptor(next_f, a, k, ctx):
+            if ctx.method_name == "__init__":
+                # The module has no name yet while its constructor runs.
+                return next_f(*a, **k)
             full = ctx.module.module_name
             local = full.rsplit("/", 1)[-1]
             if ctx.method_name != "__call__":

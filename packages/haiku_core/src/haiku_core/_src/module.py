@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import pprint
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -198,7 +199,27 @@ def _mixed_precision():
 
 
 def _run_method(module, method_name, method, args, kwargs, owner_cls, scoped_name):
-    """Slow path of a module method call: interceptors and mixed precision."""
+    """Slow path of a module method call: interceptors and mixed precision.
+
+    The module's scope is entered first, so interceptors (and anything they open,
+    e.g. a name scope) run inside it, then the policy and the method itself.
+    """
+    frames = _local.frames
+    if not frames or scoped_name is None:
+        return _intercepted(module, method_name, method, args, kwargs, owner_cls)
+    stack = frames[-1].stack
+    stack.append([module, scoped_name, module._hk_name, None, None])
+    try:
+        out = _intercepted(module, method_name, method, args, kwargs, owner_cls)
+    finally:
+        stack.pop()
+    if len(stack) > 1:
+        _notify_parents(stack, module)
+    return out
+
+
+def _intercepted(module, method_name, method, args, kwargs, owner_cls):
+    """Runs ``method`` through the mixed precision policy and the interceptors."""
     interceptors = _local.interceptors
     mp = _mixed_precision()
     policy = mp._policy_for_module(module) if mp is not None else None
@@ -208,9 +229,9 @@ def _run_method(module, method_name, method, args, kwargs, owner_cls, scoped_nam
             a, k = policy.cast_to_compute((a, k))
             with mp._policy_scope(policy) if hasattr(mp, "_policy_scope") else _null():
                 with _policy_getter(policy):
-                    out = _scoped_call(module, scoped_name, method, a, k)
+                    out = method(module, *a, **k)
             return policy.cast_to_output(out)
-        return _scoped_call(module, scoped_name, method, a, k)
+        return method(module, *a, **k)
 
     if not interceptors:
         return run(*args, **kwargs)
@@ -220,9 +241,7 @@ def _run_method(module, method_name, method, args, kwargs, owner_cls, scoped_nam
         orig_method=functools.partial(method, module),
         orig_class=owner_cls,
     )
-    chain = list(interceptors)
-
-    return _run_chain(chain, run, args, kwargs, ctx)
+    return _run_chain(list(interceptors), run, args, kwargs, ctx)
 
 
 def _run_chain(chain: list, run: Callable, args: tuple, kwargs: dict, ctx: MethodContext) -> Any:
@@ -281,25 +300,6 @@ def _policy_getter(policy):
         frame.creators.remove(creator)
         frame.getters.remove(getter)
         frame.refresh_fast()
-
-
-def _scoped_call(module, scoped_name, method, args, kwargs):
-    frames = _local.frames
-    if not frames:
-        # Outside a transform there is no scope to enter; anything that needs one
-        # (get_parameter, building modules...) raises its own clear error.
-        return method(module, *args, **kwargs)
-    stack = frames[-1].stack
-    if scoped_name is None:
-        return method(module, *args, **kwargs)
-    stack.append([module, scoped_name, module._hk_name, None, None])
-    try:
-        out = method(module, *args, **kwargs)
-    finally:
-        stack.pop()
-    if len(stack) > 1:
-        _notify_parents(stack, module)
-    return out
 
 
 def _wrap_method(method_name: str, method: Callable, owner: list) -> Callable:
@@ -394,13 +394,25 @@ class ModuleMetaclass(_ProtocolMeta):
                 "modules inside a function `f` and call `hk.transform(f).init/apply`."
             )
         module: Any = cls.__new__(cls, *args, **kwargs)  # type: ignore[misc]
-        module._hk_ctor = (args, kwargs)
+        # Whether the repr shows the constructor call is decided at construction.
+        auto_repr = _config.tls.config.module_auto_repr and getattr(module, "AUTO_REPR", True)
+        object.__setattr__(module, "_hk_ctor", (args, kwargs) if auto_repr else None)
         stack = frames[-1].stack
         init = cls.__init__
         entry = [module, getattr(init, "_hk_name_like", "__init__"), None, None, None]
         stack.append(entry)
         try:
-            init(module, *args, **kwargs)
+            interceptors = _local.interceptors
+            if interceptors:
+                ctx = MethodContext(
+                    module=module,
+                    method_name="__init__",
+                    orig_method=functools.partial(init, module),
+                    orig_class=cls,
+                )
+                _run_chain(list(interceptors), functools.partial(init, module), args, kwargs, ctx)
+            else:
+                init(module, *args, **kwargs)
         finally:
             stack.pop()
         if getattr(module, "_hk_name", None) is None:
@@ -528,27 +540,70 @@ class Module(metaclass=ModuleMetaclass):
         )
 
     def __repr__(self) -> str:
-        if not _config.tls.config.module_auto_repr:
+        ctor = self.__dict__.get("_hk_ctor", ((), {}))
+        if ctor is None:
             return object.__repr__(self)
-        args, kwargs = getattr(self, "_hk_ctor", ((), {}))
-        try:
-            sig = inspect.signature(type(self).__init__)
-            bound = sig.bind(None, *args, **kwargs)
-        except (TypeError, ValueError):
-            parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
-        else:
-            parts = []
-            for i, (k, v) in enumerate(bound.arguments.items()):
-                if i == 0:
-                    continue  # self
-                kind = sig.parameters[k].kind
-                if kind is inspect.Parameter.VAR_POSITIONAL:
-                    parts.extend(repr(a) for a in v)
-                elif kind is inspect.Parameter.VAR_KEYWORD:
-                    parts.extend(f"{kk}={vv!r}" for kk, vv in v.items())
-                else:
-                    parts.append(f"{k}={v!r}")
-        return f"{type(self).__name__}({', '.join(parts)})"
+        return _constructor_repr(type(self), ctor[0], ctor[1])
+
+
+_REPR_WIDTH = 80
+_POSITIONAL_KINDS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _equal_or_false(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # arrays with several elements, odd __eq__ implementations
+        return False
+
+
+def _constructor_repr(cls: type, args: tuple, kwargs: dict) -> str:
+    """Formats ``cls(*args, **kwargs)`` the way dm-haiku's module repr does.
+
+    Positional-or-keyword parameters that were given are shown as ``name=value`` in
+    signature order, except those equal to their default; then extra positional
+    values bare; then every other keyword (keyword-only ones included, even at
+    their default) in the order given. Above 80 characters the arguments go one
+    per line, pretty-printed and indented by four spaces.
+    """
+    try:
+        sig = inspect.signature(cls.__init__, follow_wrapped=False)
+        params = list(sig.parameters.values())
+        bound = sig.bind(None, *args, **kwargs).arguments
+    except (TypeError, ValueError):
+        entries = [("", a) for a in args] + [(k + "=", v) for k, v in kwargs.items()]
+    else:
+        positional = [p for p in params if p.kind in _POSITIONAL_KINDS][1:]
+        names = [p.name for p in positional]
+        shown = names[: len(args)] + [n for n in names if n in kwargs]
+        defaults = {p.name: p.default for p in positional if p.default is not p.empty}
+        entries = [
+            (n + "=", bound[n])
+            for n in shown
+            if not (n in defaults and _equal_or_false(bound[n], defaults[n]))
+        ]
+        entries.extend(("", a) for a in args[len(names) :])
+        entries.extend((k + "=", v) for k, v in kwargs.items() if k not in names)
+    one_line = f"{cls.__name__}({', '.join(label + repr(v) for label, v in entries)})"
+    if len(one_line) <= _REPR_WIDTH:
+        return one_line
+    lines = ",\n".join(_pretty_entry(label, v) for label, v in entries)
+    return f"{cls.__name__}(\n{_indent(4, lines)},\n)"
+
+
+def _pretty_entry(label: str, value: Any) -> str:
+    try:
+        text = pprint.pformat(value)
+    except TypeError:  # objects whose pretty-printing fails still have a repr
+        text = repr(value)
+    if label:
+        text = _indent(len(label), text).strip()
+    return label + text
+
+
+def _indent(amount: int, text: str) -> str:
+    pad = " " * amount
+    return "\n".join(pad + line for line in text.splitlines())
 
 
 def _owned(store: Any, name: str | None, used: Any = ()) -> dict:
