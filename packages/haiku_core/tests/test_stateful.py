@@ -139,7 +139,8 @@ def test_cond_and_switch_pick_branch_and_thread_state():
         a, b = Dense(2, name="a"), Dense(2, name="b")
         counter = Counter()
         if hk.running_init():
-            a(x), b(x)
+            # Under init every branch must create the same params/state (as upstream).
+            a(x), b(x), counter(x)
 
         def branch_a(y):
             counter(y)
@@ -338,3 +339,135 @@ def test_pmap_with_state_and_cross_device_mean():
     np.testing.assert_allclose(new_state["~"]["mean"], np.full([8], xs.mean()), rtol=1e-5)
     w = np.asarray(params["dense"]["w"][0])
     np.testing.assert_allclose(out[3], xs[3] @ w, rtol=1e-5)
+
+
+# --------------------------------------------------------------------------- branches, remat, scan
+
+
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_switch_and_cond_trace_each_distinct_branch_once(n):
+    calls = {"f": 0, "g": 0}
+
+    def f(x):
+        calls["f"] += 1
+        return x**2
+
+    def g(x):
+        calls["g"] += 1
+        return x**2
+
+    def fwd():
+        a = hk.switch(0, [f, g] * n, 2)
+        b = hk.cond(False, f, f, 3)
+        return a, b
+
+    # One trace per distinct function per call (f: once in switch, once in cond).
+    t = hk.transform(fwd)
+    t.init(None)
+    assert calls == {"f": 2, "g": 1}
+    calls.update(f=0, g=0)
+    a, b = t.apply({}, None)
+    assert calls == {"f": 2, "g": 1}
+    assert int(a) == 4 and int(b) == 9
+
+
+def test_cond_and_switch_in_init_reject_branches_creating_different_params():
+    def make(use_switch, make_state):
+        def creates(x):
+            if make_state:
+                hk.set_state("s", hk.get_state("s", [], jnp.int32, init=jnp.zeros) + 1)
+                return x
+            return x * hk.get_parameter("w", [], jnp.float32, init=jnp.ones)
+
+        def fwd(x):
+            if use_switch:
+                return hk.switch(0, [creates, lambda y: y], x)
+            return hk.cond(False, creates, lambda y: y, x)
+
+        return hk.transform_with_state(fwd)
+
+    # dm-haiku 0.0.17 raises TypeError (branch output structures differ) in all four.
+    for use_switch in (False, True):
+        for make_state in (False, True):
+            name = "hk.switch" if use_switch else "hk.cond"
+            with pytest.raises(TypeError, match=rf"{name}: under init every branch"):
+                make(use_switch, make_state).init(None, jnp.float32(1))
+
+
+def test_cond_in_init_takes_params_from_the_selected_branch():
+    def fwd(x, pred):
+        def t(y):
+            return y * hk.get_parameter("v", [], jnp.float32, init=jnp.ones)
+
+        def f(y):
+            return y * hk.get_parameter("v", [], jnp.float32, init=jnp.zeros)
+
+        return hk.cond(pred, t, f, x)
+
+    tr = hk.transform(fwd)
+    # dm-haiku 0.0.17 gives v == 1.0 for pred=True and v == 0.0 for pred=False.
+    assert float(tr.init(None, jnp.float32(2), True)["~"]["v"]) == 1.0
+    assert float(tr.init(None, jnp.float32(2), False)["~"]["v"]) == 0.0
+
+
+class _IntPower(hk.Module):
+    def __call__(self, x):
+        p = hk.get_parameter("p", [], jnp.int32, init=lambda *_: jnp.array(2))
+        y = x**p
+        hk.set_state("y", y)
+        return y
+
+
+@pytest.mark.parametrize("inline", [False, True])
+@pytest.mark.parametrize("outer_remat", [False, True])
+def test_modules_created_inside_remat_get_array_params_and_fresh_names(inline, outer_remat):
+    names = []
+
+    def fwd(x):
+        def layer(y):
+            m = _IntPower(name="layer")
+            names.append(m.module_name)
+            return m(y)
+
+        wrapped = hk.remat(layer)
+        for _ in range(2):
+            x = (hk.remat(layer) if inline else wrapped)(x)
+        return x
+
+    t = hk.transform_with_state(fwd)
+    x = jnp.float32(3)
+    params, state = t.init(None, x)
+    assert names == ["layer", "layer_1"]
+    for name in ("layer", "layer_1"):
+        p = params[name]["p"]
+        assert isinstance(p, jax.Array) and p.shape == () and p.dtype == jnp.int32
+        assert int(p) == 2
+    names.clear()
+    grad_fn = jax.grad(lambda x: t.apply(params, state, None, x)[0])
+    if outer_remat:
+        grad_fn = jax.checkpoint(grad_fn)
+    # out = (x**2)**2 = x**4, so d/dx = 4 x**3 = 108 at x = 3.
+    np.testing.assert_allclose(grad_fn(x), 4 * 3.0**3, rtol=1e-6)
+    assert names == ["layer", "layer_1"]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_over_zero_length_xs_in_init_and_apply(reverse):
+    def fwd(xs):
+        m = Counter()
+
+        def step(c, x):
+            return c, m(x) ** 2
+
+        return hk.scan(step, (), xs, reverse=reverse)[1]
+
+    t = hk.transform_with_state(fwd)
+    xs = jnp.zeros([0, 3], jnp.float32)
+    params, state = t.init(None, xs)
+    assert list(state) == ["counter"] and int(state["counter"]["count"]) == 0
+    ys, state = t.apply(params, state, None, xs)
+    assert ys.shape == (0, 3) and ys.dtype == jnp.float32
+    assert int(state["counter"]["count"]) == 0
+    ys, state = t.apply(params, state, None, jnp.arange(6.0).reshape(2, 3))
+    np.testing.assert_allclose(ys, np.arange(6.0).reshape(2, 3) ** 2)
+    assert int(state["counter"]["count"]) == 2

@@ -111,7 +111,25 @@ def _in_order(reference: dict, new: Any) -> dict:
     return out
 
 
+def _as_array(v: Any) -> Any:
+    """``v`` as a ``jax.Array`` where a JAX transform returned it as a Python scalar.
+
+    Constant scalar outputs of ``jax.checkpoint`` (and similar) come back as typed
+    Python literals; params and state are always arrays.
+    """
+    if isinstance(v, (int, float, complex)) and hasattr(v, "dtype"):
+        return jnp.asarray(v, dtype=v.dtype)
+    return v
+
+
+def _arrays(d: Any) -> Any:
+    if not d:
+        return d
+    return {m: {n: _as_array(v) for n, v in b.items()} for m, b in d.items()}
+
+
 def _write_back(frame: Frame, state, rng_state, new_params, new_initial, key_only=False):
+    state, new_params, new_initial = _arrays(state), _arrays(new_params), _arrays(new_initial)
     if frame.state is not None and state is not None:
         ordered = _in_order(frame.state, state)
         frame.state.clear()
@@ -245,7 +263,15 @@ def vmap(
 
 
 def _slice0(xs: Any, reverse: bool) -> Any:
-    return jax.tree.map(lambda x: x[-1] if reverse else x[0], xs)
+    """The first step's slice of ``xs`` (zeros of the slice shape when ``xs`` is empty)."""
+
+    def first(x):
+        x = jnp.asarray(x)
+        if x.shape[0] == 0:
+            return jnp.zeros(x.shape[1:], x.dtype)
+        return x[-1] if reverse else x[0]
+
+    return jax.tree.map(first, xs)
 
 
 def _run_for_params(frame: Frame, fn: Callable, *args) -> None:
@@ -421,8 +447,9 @@ def cond(
 ) -> Any:
     """``jax.lax.cond`` for functions that use modules.
 
-    Under init both branches run once (outside the conditional) to create their
-    parameters.
+    Each branch is traced once, by ``jax.lax.cond`` itself. Under init, params and
+    state the branches create leave the conditional as outputs, so every branch must
+    create the same ones (create them unconditionally before the ``cond`` otherwise).
 
     Args:
       pred: boolean scalar ``[]``.
@@ -434,24 +461,47 @@ def cond(
 
     Returns:
       The output of the taken branch.
+
+    Raises:
+      ValueError: outside a transform, or if operands are passed both positionally
+        and as ``operand=``.
+      TypeError: if the branches' outputs, or the params/state they create under
+        init, differ in structure.
     """
     if not callable(true_fun) and len(operands) == 2 and operand is _no_operand:
         # The old five-argument form: cond(pred, true_operand, true_fun, false_operand,
         # false_fun).
         t_op, t_fun, f_op, f_fun = true_fun, false_fun, operands[0], operands[1]
-        return cond(pred, lambda ops: t_fun(ops[0]), lambda ops: f_fun(ops[1]), (t_op, f_op))
+        return cond(
+            pred,
+            lambda ops, fn=t_fun: fn(ops[0]),
+            lambda ops, fn=f_fun: fn(ops[1]),
+            (t_op, f_op),
+        )
     if operand is not _no_operand:
         if operands:
             raise ValueError(
-                "hk.cond: got operands both positionally and as `operand=`; you cannot "
-                "pass them both ways, use `*operands` only."
+                "hk.cond: cannot pass operands positionally and as `operand=` at the same "
+                f"time (got operand={operand!r} and {len(operands)} positional operands); "
+                "use `*operands` only."
             )
         operands = (operand,)
-    return switch(jnp.asarray(pred).astype(jnp.int32), (false_fun, true_fun), *operands)
+    frame = base.frame_or_raise("hk.cond")
+    return _branching(
+        frame,
+        "hk.cond",
+        lambda fns, *ops: jax.lax.cond(pred, fns[0], fns[1], *ops),
+        (true_fun, false_fun),
+        operands,
+    )
 
 
 def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
     """``jax.lax.switch`` for functions that use modules.
+
+    Each distinct branch function is traced once. Under init, params and state the
+    branches create leave the switch as outputs, so every branch must create the
+    same ones (create them unconditionally before the ``switch`` otherwise).
 
     Args:
       index: int scalar ``[]``; clamped to ``[0, len(branches) - 1]``.
@@ -460,29 +510,57 @@ def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
 
     Returns:
       The output of the chosen branch.
+
+    Raises:
+      ValueError: outside a transform.
+      TypeError: if the branches' outputs, or the params/state they create under
+        init, differ in structure.
     """
     frame = base.frame_or_raise("hk.switch")
-    branches = list(branches)
-    if frame.is_init:
-        # The branches see arrays, as inside jax.lax.switch.
-        as_arrays = jax.tree.map(jnp.asarray, operands)
-        for b in branches:
-            _run_for_params(frame, b, *as_arrays)
-    key0 = None if frame.rng is None else _key_only(frame)
-
-    def make(b):
-        g = _pure(b, frame, key_only=True)
-
-        def run(state, key, ops):
-            out, state, key, _, _ = g(state, key, ops, {})
-            return out, state, key
-
-        return run
-
-    out, state, key = jax.lax.switch(
-        index, [make(b) for b in branches], _copy2(frame.state), key0, operands
+    return _branching(
+        frame,
+        "hk.switch",
+        lambda fns, *ops: jax.lax.switch(index, fns, *ops),
+        tuple(branches),
+        operands,
     )
-    _write_back(frame, state, key, {}, {}, key_only=True)
+
+
+def _branching(frame: Frame, what: str, run: Callable, branches: tuple, operands: tuple) -> Any:
+    """Runs ``run(pure_branches, state, key, operands)`` and writes its state back.
+
+    Each pure branch returns ``(out, state, key, new_params, new_initial_state)``.
+    The pure branches are shared between equal (same object) branch functions so
+    that JAX traces each distinct function once.
+    """
+    key0 = None if frame.rng is None else _key_only(frame)
+    pure_of: dict[int, Callable] = {}
+
+    def make(b: Callable) -> Callable:
+        if id(b) not in pure_of:
+            g = _pure(b, frame, key_only=True)
+
+            def pure_branch(state, key, ops, g=g):
+                return g(state, key, ops, {})
+
+            pure_of[id(b)] = pure_branch
+        return pure_of[id(b)]
+
+    pure_branches = [make(b) for b in branches]
+    try:
+        out, state, key, new_params, new_initial = run(
+            pure_branches, _copy2(frame.state), key0, operands
+        )
+    except TypeError as e:
+        if frame.is_init and "branch outputs" in str(e):
+            raise TypeError(
+                f"{what}: under init every branch must create the same parameters and "
+                "state (and return outputs of the same structure); create the modules' "
+                "parameters unconditionally (e.g. `if hk.running_init(): ...`) and use "
+                f"{what} at apply. JAX reported: {e}"
+            ) from e
+        raise
+    _write_back(frame, state, key, new_params, new_initial, key_only=True)
     return out
 
 
