@@ -342,3 +342,24 @@ def test_cond_old_five_argument_form_and_int_operands():
         params, state = tg.init(None, i, *xyz)
         out, state = tg.apply(params, state, None, i, *xyz)
         assert int(out) == xyz[i] ** 2
+
+
+def test_vmap_require_split_rng_switch():
+    with pytest.raises(TypeError, match=r"hk.vmap.*split_rng.*require_split_rng = False"):
+        hk.vmap(lambda: None)
+
+    assert hk.vmap.require_split_rng is True
+    hk.vmap.require_split_rng = False
+    try:
+        keys_fn = hk.vmap(hk.next_rng_key, axis_size=2)
+    finally:
+        hk.vmap.require_split_rng = True
+    # As in dm-haiku 0.0.17: a missing split_rng then means split_rng=False, so both
+    # mapped elements get the same key (upstream gives [[1946498123, 2217676430]] * 2,
+    # the first key of the sequence, jax.random.split(key)[1]).
+    key = jax.random.PRNGKey(3)
+    k = hk.transform(lambda: keys_fn()).apply({}, key)
+    expected = np.asarray(jax.random.split(key)[1])
+    np.testing.assert_array_equal(np.asarray(k), np.stack([expected, expected]))
+    with pytest.raises(TypeError, match=r"split_rng"):
+        hk.vmap(lambda: None)

@@ -176,6 +176,9 @@ def _axis_size(in_axes: Any, args: tuple, kwargs: dict, what: str) -> int:
     return int(sizes[0])
 
 
+_SPLIT_RNG_MISSING: Any = object()
+
+
 def vmap(
     fun: Callable[..., Any],
     in_axes: Any = 0,
@@ -183,7 +186,7 @@ def vmap(
     axis_name: str | None = None,
     axis_size: int | None = None,
     *,
-    split_rng: bool,
+    split_rng: bool = _SPLIT_RNG_MISSING,  # type: ignore[assignment]
     spmd_axis_name: Any | None = None,
 ) -> Callable[..., Any]:
     """``jax.vmap`` for functions that use modules: params and state are not mapped.
@@ -194,18 +197,31 @@ def vmap(
       out_axes: as in ``jax.vmap``.
       axis_name: as in ``jax.vmap``.
       axis_size: as in ``jax.vmap``.
-      split_rng: required. If True each mapped element draws from its own key
-        sequence (``next_rng_keys(axis_size)``); if False all elements see the same
-        keys. Must be False under ``init`` (parameters are shared).
+      split_rng: required (unless ``hk.vmap.require_split_rng`` has been set to
+        False, in which case leaving it out means False). If True each mapped element
+        draws from its own key sequence (``next_rng_keys(axis_size)``); if False all
+        elements see the same keys. Must be False under ``init`` (parameters are
+        shared).
       spmd_axis_name: as in ``jax.vmap``.
 
     Returns:
       The mapped function.
 
     Raises:
+      TypeError: if ``split_rng`` is left out while ``hk.vmap.require_split_rng``
+        is True (the default).
       ValueError: if every ``in_axes`` entry is None; under init with
         ``split_rng=True`` when ``fun`` creates params/state from the split keys.
     """
+    if split_rng is _SPLIT_RNG_MISSING:
+        if getattr(vmap, "require_split_rng", True):
+            raise TypeError(
+                "hk.vmap: the keyword argument `split_rng` is required (True: each mapped "
+                "element gets its own random keys; False: all elements share them). Code "
+                "that cannot be edited can be run with `hk.vmap.require_split_rng = False`, "
+                "which makes a missing `split_rng` mean False."
+            )
+        split_rng = False
 
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
@@ -257,6 +273,11 @@ def vmap(
         return out
 
     return wrapper
+
+
+# Set to False (``hk.vmap.require_split_rng = False``) to let callers of ``hk.vmap``
+# leave out ``split_rng``, which then means ``split_rng=False``.
+vmap.require_split_rng = True  # type: ignore[attr-defined]
 
 
 # ----------------------------------------------------------------------------- loops
