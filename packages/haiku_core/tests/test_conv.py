@@ -515,3 +515,21 @@ def test_get_channel_index(data_format, index):
 def test_get_channel_index_rejects(bad):
     with pytest.raises(ValueError, match=r"get_channel_index.*" + bad):
         hk.get_channel_index(bad)
+
+
+@pytest.mark.parametrize("data_format", ["TBD", "TBHWD", "BTWHD", "TBHD"])
+def test_get_channel_index_sequence_formats_are_channels_last(data_format):
+    # dm-haiku 0.0.17 returns -1 for both BT...D and TB...D layouts.
+    assert hk.get_channel_index(data_format) == -1
+
+
+@pytest.mark.parametrize("bad", ["BTDTD", "TD", "TBDD"])
+def test_get_channel_index_rejects_bad_sequence_formats(bad):
+    with pytest.raises(ValueError, match=r"get_channel_index"):
+        hk.get_channel_index(bad)
+
+
+def test_get_channel_index_non_string_is_type_error():
+    # dm-haiku 0.0.17 raises TypeError for a non-string data format.
+    with pytest.raises(TypeError, match=r"get_channel_index.*string.*NoneType"):
+        hk.get_channel_index(None)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import haiku_core as hk
+from haiku_core._src.errors import JaxUsageError
 
 
 class Dense(hk.Module):
@@ -340,3 +341,90 @@ def test_transform_of_transformed_raises():
     t = hk.transform(mlp)
     with pytest.raises(ValueError, match="already transformed"):
         hk.transform(t)
+
+
+def _mt_factory():
+    def fn(x):
+        return x
+
+    return fn, {"a": fn}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda f: hk.transform(f),
+        lambda f: hk.transform_with_state(f),
+        lambda f: hk.without_apply_rng(hk.transform(f)),
+        lambda f: hk.without_apply_rng(hk.transform_with_state(f)),
+        lambda f: hk.without_state(hk.transform_with_state(f)),
+        lambda f: hk.with_empty_state(hk.transform(f)),
+    ],
+)
+def test_init_and_apply_function_names(make):
+    def forward(x):
+        return x
+
+    t = make(forward)
+    # dm-haiku 0.0.17 names them init_fn / apply_fn whatever the transformed function is.
+    assert (t.init.__name__, t.apply.__name__) == ("init_fn", "apply_fn")
+
+
+@pytest.mark.parametrize("multi", [hk.multi_transform, hk.multi_transform_with_state])
+def test_multi_transform_function_names(multi):
+    t = multi(_mt_factory)
+    assert (t.init.__name__, t.apply["a"].__name__) == ("init_fn", "apply_fn")
+
+
+@pytest.mark.parametrize(
+    "make", [hk.transform, lambda f: hk.without_state(hk.transform_with_state(f))]
+)
+def test_state_passed_by_keyword_to_stateless_apply_is_type_error(make):
+    def f(state):
+        return state
+
+    t = make(f)
+    # dm-haiku 0.0.17 raises TypeError: `state` clashes with the transform's arguments.
+    with pytest.raises(TypeError, match=r"state.*positionally"):
+        t.apply(params=None, state=None, rng=None)
+    # Passed positionally it reaches f.
+    assert t.apply(None, None, 3) == 3
+
+
+@pytest.mark.parametrize("make", [hk.transform, hk.transform_with_state])
+def test_rng_passed_by_keyword_without_apply_rng_is_type_error(make):
+    def f(rng):
+        return rng
+
+    t = hk.without_apply_rng(make(f))
+    with pytest.raises(TypeError, match=r"rng.*positionally"):
+        if make is hk.transform:
+            t.apply(params=None, rng=None)
+        else:
+            t.apply(params=None, state=None, rng=None)
+
+
+def test_leaked_tracer_is_unexpected_tracer_error_with_hint():
+    def leaks_and_uses_tracer():
+        jax.jit(hk.next_rng_key)()
+        hk.next_rng_key()
+
+    init, _ = hk.transform(leaks_and_uses_tracer)
+    # dm-haiku 0.0.17 raises jax.errors.UnexpectedTracerError with a hint to use the
+    # Haiku version of the JAX transform; ours is also a JaxUsageError.
+    with pytest.raises(jax.errors.UnexpectedTracerError, match=r"hk\.vmap") as info:
+        init(jax.random.PRNGKey(42))
+    assert isinstance(info.value, JaxUsageError)
+
+
+def test_raw_unexpected_tracer_error_gets_hint():
+    leaked = []
+
+    def f(x):
+        jax.jit(lambda y: leaked.append(y) or y)(x)
+        return leaked[0] + 1
+
+    t = hk.transform(f)
+    with pytest.raises(jax.errors.UnexpectedTracerError, match=r"Haiku versions") as info:
+        t.apply({}, None, jnp.ones([]))
+    assert isinstance(info.value.__cause__, jax.errors.UnexpectedTracerError)

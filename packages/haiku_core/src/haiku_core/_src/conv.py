@@ -54,7 +54,7 @@ def get_channel_index(data_format: str) -> int:
     Accepted (case-sensitive, as dm-haiku): ``"channels_first"`` (1),
     ``"channels_last"`` (-1), ``"NC..."`` with no further ``C`` (1, e.g. ``"NCHW"``),
     ``"N...C"`` with ``C`` only at the end (-1, e.g. ``"NHWC"``), and sequence
-    formats ``"BT...D"`` (-1, e.g. ``"BTHWD"``).
+    formats ``"BT...D"`` or ``"TB...D"`` (-1, e.g. ``"BTHWD"``, ``"TBD"``).
 
     Args:
       data_format: the format string.
@@ -64,6 +64,7 @@ def get_channel_index(data_format: str) -> int:
 
     Raises:
       ValueError: for any other string.
+      TypeError: if ``data_format`` is not a string.
 
     >>> import haiku_core as hk
     >>> hk.get_channel_index("NCHW"), hk.get_channel_index("NHWC")
@@ -73,11 +74,16 @@ def get_channel_index(data_format: str) -> int:
         return 1
     if data_format == "channels_last":
         return -1
-    if isinstance(data_format, str):
-        if re.fullmatch(r"NC[^C]*", data_format):
-            return 1
-        if re.fullmatch(r"N[^C]*C", data_format) or re.fullmatch(r"BT[^D]*D", data_format):
-            return -1
+    if not isinstance(data_format, str):
+        raise TypeError(
+            f"haiku_core.get_channel_index: `data_format` must be a string, got "
+            f"{type(data_format).__name__}: {data_format!r}."
+        )
+    # ``$`` (not fullmatch) so that a single trailing newline is tolerated, as upstream.
+    if re.match(r"NC[^C]*$", data_format):
+        return 1
+    if re.match(r"N[^C]*C$", data_format) or re.match(r"(?:BT|TB)[^D]*D$", data_format):
+        return -1
     raise ValueError(
         f"haiku_core.get_channel_index: Unable to extract channel information from "
         f"`data_format` {data_format!r}. Valid data formats are spatial (e.g. 'NCHW', "

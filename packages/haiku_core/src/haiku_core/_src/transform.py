@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 import jax
@@ -187,6 +188,38 @@ def _strict_interceptor(next_f, args, kwargs, ctx):
     return next_f(*args, **kwargs)
 
 
+class TracerLeakError(JaxUsageError, jax.errors.UnexpectedTracerError):
+    """A JAX tracer escaped a raw JAX transform used inside a Haiku transform.
+
+    It is both a :class:`JaxUsageError` and a ``jax.errors.UnexpectedTracerError``,
+    so code catching either keeps working.
+    """
+
+
+_TRACER_LEAK_HINT = (
+    "haiku_core: a JAX tracer leaked while running a function transformed by "
+    "hk.transform (the original error is chained above). A likely cause is a raw JAX "
+    "transform or control-flow primitive (jax.jit, jax.vmap, jax.lax.scan, ...) used "
+    "inside the transformed function around code that creates parameters or state or "
+    "draws random keys; use the Haiku versions instead (hk.vmap, hk.scan, hk.remat, "
+    "hk.cond, ...) or apply the JAX transform to the whole init/apply function."
+)
+
+
+@contextlib.contextmanager
+def _tracer_leaks_explained() -> Iterator[None]:
+    """Re-raises leaked-tracer errors as :class:`TracerLeakError` with a hint."""
+    try:
+        yield
+    except TracerLeakError:
+        raise
+    except JaxUsageError as e:
+        # Already explains the misuse; re-typed so it also reads as a tracer leak.
+        raise TracerLeakError(str(e)) from e
+    except jax.errors.UnexpectedTracerError as e:
+        raise TracerLeakError(_TRACER_LEAK_HINT) from e
+
+
 def _call(f: Callable, frame: Frame, args: tuple, kwargs: dict) -> Any:
     if not _config.tls.config.check_jax_usage:
         return f(*args, **kwargs)
@@ -205,11 +238,12 @@ def _run_init(f, rng, args, kwargs, with_state: bool):
     frame.eager = _under_no_trace((args, kwargs, key))
     frames = _local.frames
     frames.append(frame)
-    try:
-        _call(f, frame, args, kwargs)
-    finally:
-        frames.pop()
-    _finish(frame)
+    with _tracer_leaks_explained():
+        try:
+            _call(f, frame, args, kwargs)
+        finally:
+            frames.pop()
+        _finish(frame)
     return params, initial
 
 
@@ -255,12 +289,13 @@ def transform_with_state(f: Callable[..., Any]) -> TransformedWithState:
             frame.eager = _under_no_trace(frame.inputs)
         frames = _local.frames
         frames.append(frame)
-        try:
-            out = _call(f, frame, args, kwargs)
-        finally:
-            frames.pop()
-        if frame.suspicious:
-            base.check_leaks(frame)
+        with _tracer_leaks_explained():
+            try:
+                out = _call(f, frame, args, kwargs)
+            finally:
+                frames.pop()
+            if frame.suspicious:
+                base.check_leaks(frame)
         return out, current
 
     _annotate(init_fn, f, ["rng"], "init", tuple[Params, State])
@@ -305,6 +340,8 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
     apply_rng_msg = _APPLY_RNG_MSG.format(pos="second", sig="apply(params, rng, *a, **k)")
 
     def apply_fn(params, rng, *args, **kwargs):
+        if "state" in kwargs:
+            raise TypeError(_keyword_clash("state", "apply(params, rng, ...)"))
         if rng is not None:
             rng = _check_rng(rng, apply_rng_msg)
         if params is None:
@@ -316,17 +353,27 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
             frame.eager = _under_no_trace(frame.inputs)
         frames = _local.frames
         frames.append(frame)
-        try:
-            out = _call(f, frame, args, kwargs)
-        finally:
-            frames.pop()
-        if frame.suspicious:
-            base.check_leaks(frame)
+        with _tracer_leaks_explained():
+            try:
+                out = _call(f, frame, args, kwargs)
+            finally:
+                frames.pop()
+            if frame.suspicious:
+                base.check_leaks(frame)
         return out
 
     _annotate(init_fn, f, ["rng"], "init", Params)
     _annotate(apply_fn, f, ["params", "rng"], "apply", _plain_return)
     return Transformed(init_fn, apply_fn)
+
+
+def _keyword_clash(name: str, sig: str) -> str:
+    return (
+        f"haiku_core {sig}: got `{name}=` as a keyword argument. `{name}` is one of the "
+        "arguments (params, state, rng) the transform adds to apply, so a keyword of the "
+        f"transformed function with that name must be passed positionally, after the "
+        "transform's own arguments."
+    )
 
 
 def _plain_return(returns: Any) -> Any:
@@ -344,8 +391,9 @@ def _annotate(fn: Callable, f: Callable, leading: list[str], kind: str, returns:
     if sig is not None:
         fn.__signature__ = sig  # type: ignore[attr-defined]
     name = getattr(f, "__name__", "f")
-    fn.__name__ = f"{name}_{kind}"  # type: ignore[attr-defined]
-    fn.__qualname__ = fn.__name__  # type: ignore[attr-defined]
+    # dm-haiku's init/apply are called ``init_fn``/``apply_fn`` whatever ``f`` is
+    # (the name shows up in jaxpr_info output and in JAX's named scopes).
+    fn.__name__ = f"{kind}_fn"  # type: ignore[attr-defined]
     fn.__doc__ = f"The `{kind}` function of the transformed `{name}`."
     fn._hk_original = f  # type: ignore[attr-defined]
 
@@ -377,9 +425,13 @@ def without_apply_rng(f: TransformedT) -> TransformedT:
 
     def wrap(apply):
         def stateful_apply(params, state, *args, **kwargs):
+            if "rng" in kwargs:
+                raise TypeError(_keyword_clash("rng", "apply(params, state, ...)"))
             return apply(params, state, None, *args, **kwargs)
 
         def stateless_apply(params, *args, **kwargs):
+            if "rng" in kwargs:
+                raise TypeError(_keyword_clash("rng", "apply(params, ...)"))
             return apply(params, None, *args, **kwargs)
 
         apply_fn = functools.wraps(apply)(stateful_apply if with_state else stateless_apply)
@@ -430,6 +482,8 @@ def without_state(f: TransformedWithState) -> Transformed:
         return params
 
     def apply_fn(params, *args, **kwargs):
+        if "state" in kwargs:
+            raise TypeError(_keyword_clash("state", "apply(params, rng, ...)"))
         out, state = f.apply(params, {}, *args, **kwargs)
         if state:
             raise NonEmptyStateError(
