@@ -434,7 +434,7 @@ def test_replicate():
     assert utils.replicate(7, 3, "k") == (7, 7, 7)
     assert utils.replicate([7], 2, "k") == (7, 7)
     assert utils.replicate((1, 2), 2, "k") == (1, 2)
-    with pytest.raises(TypeError, match="k must be a scalar or sequence"):
+    with pytest.raises(TypeError, match="`k` takes one value, or a sequence of 1 or"):
         utils.replicate([1, 2], 3, "k")
 
 

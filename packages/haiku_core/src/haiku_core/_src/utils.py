@@ -180,7 +180,7 @@ def replicate(element: T | Sequence[T], num_times: int, name: str) -> tuple[T, .
         if len(element) == num_times:
             return tuple(element)
         raise TypeError(
-            f"{name} must be a scalar or sequence of length 1 or sequence of length "
-            f"{num_times}; got a sequence of length {len(element)}."
+            f"haiku_core replicate: `{name}` takes one value, or a sequence of 1 or "
+            f"{num_times} values; got {len(element)} values: {element!r}."
         )
     return (element,) * num_times
