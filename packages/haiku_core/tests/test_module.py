@@ -643,3 +643,33 @@ def test_auto_repr_of_library_modules():
         "MLP(output_sizes=[300, 100, 10])",
         "Conv2D(output_channels=16, kernel_shape=3)",
     ]
+
+
+class _PolicyInInit(hk.Module):
+    def __init__(self, m, name=None):
+        super().__init__(name=name)
+        w = hk.get_parameter("w", [2], init=jnp.ones)
+        self.seen = (m.dtype, w.dtype, hk.mixed_precision.current_policy() is not None)
+
+    def __call__(self):
+        return self.seen
+
+
+def test_mixed_precision_policy_applies_to_constructor():
+    hk.mixed_precision.set_policy(_PolicyInInit, "params=float32,compute=bfloat16,output=float32")
+    try:
+
+        def f():
+            return _PolicyInInit(jnp.ones([2], jnp.float32))()
+
+        t = hk.transform(f)
+        params = t.init(None)
+        seen = t.apply(params, None)
+    finally:
+        hk.mixed_precision.clear_policy(_PolicyInInit)
+    # dm-haiku 0.0.17: constructor arguments are cast to the compute dtype, params
+    # created in __init__ are stored in param dtype and read in compute dtype, and the
+    # policy is current while __init__ runs.
+    assert seen == (jnp.bfloat16, jnp.bfloat16, True)
+    # The default name of `_PolicyInInit` is "__policy_in_init" (dm-haiku's rule).
+    assert params["__policy_in_init"]["w"].dtype == jnp.float32

@@ -402,15 +402,10 @@ class ModuleMetaclass(_ProtocolMeta):
         entry = [module, getattr(init, "_hk_name_like", "__init__"), None, None, None]
         stack.append(entry)
         try:
-            interceptors = _local.interceptors
-            if interceptors:
-                ctx = MethodContext(
-                    module=module,
-                    method_name="__init__",
-                    orig_method=functools.partial(init, module),
-                    orig_class=cls,
-                )
-                _run_chain(list(interceptors), functools.partial(init, module), args, kwargs, ctx)
+            if _local.interceptors or _MP_ACTIVE[0]:
+                # Constructors go through interceptors and mixed precision like methods;
+                # the context's class is the one being constructed.
+                _intercepted(module, "__init__", init, args, kwargs, cls)
             else:
                 init(module, *args, **kwargs)
         finally:
