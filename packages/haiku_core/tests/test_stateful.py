@@ -471,3 +471,39 @@ def test_scan_over_zero_length_xs_in_init_and_apply(reverse):
     ys, state = t.apply(params, state, None, jnp.arange(6.0).reshape(2, 3))
     np.testing.assert_allclose(ys, np.arange(6.0).reshape(2, 3) ** 2)
     assert int(state["counter"]["count"]) == 2
+
+
+@pytest.mark.parametrize("effect", ["set_state", "next_rng_key"])
+def test_while_loop_cond_fun_may_not_set_state_or_draw_keys(effect):
+    def fwd(x):
+        c = Counter()
+        if hk.running_init():
+            return c(x)
+        cond_fun = c if effect == "set_state" else (lambda _: hk.next_rng_key())
+        return hk.while_loop(cond_fun, lambda v: v, x)
+
+    t = hk.transform_with_state(fwd)
+    params, state = t.init(None, jnp.float32(0))
+    # dm-haiku 0.0.17 raises ValueError here (not JAX's TypeError about cond output).
+    with pytest.raises(ValueError, match=r"hk.while_loop: `cond_fun`"):
+        t.apply(params, state, jax.random.PRNGKey(0), jnp.float32(0))
+
+
+def test_while_loop_cond_fun_reads_state_from_before_the_loop():
+    def fwd(x):
+        hk.get_state("count", [], jnp.int32, init=jnp.zeros)
+        if hk.running_init():
+            return x
+
+        def body(v):
+            hk.set_state("count", hk.get_state("count") + 1)
+            return v * 2
+
+        return hk.while_loop(lambda v: (hk.get_state("count") < 3) & (v < 100), body, x)
+
+    t = hk.transform_with_state(fwd)
+    params, state = t.init(None, jnp.float32(1))
+    out, state = t.apply(params, state, None, jnp.float32(1))
+    # dm-haiku 0.0.17 gives out == 128 and count == 7: cond_fun sees count == 0 (its
+    # value before the loop) on every step, so only `v < 100` stops the loop.
+    assert float(out) == 128.0 and int(state["~"]["count"]) == 7

@@ -419,10 +419,34 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any) -> Any:
     return val
 
 
+def _state_changed(before: Any, after: Any) -> bool:
+    """Whether ``after`` has entries ``before`` lacks or holds a different value object."""
+    if not after:
+        return False
+    before = before or {}
+    for m, bundle in after.items():
+        old = before.get(m, {})
+        for n, v in bundle.items():
+            if n not in old or old[n] is not v:
+                return True
+    return False
+
+
+def _rng_changed(before: Any, after: Any) -> bool:
+    """Whether a key sequence's ``(key, subkeys)`` state differs (by identity)."""
+    if before is None or after is None:
+        return before is not after
+    (k0, sub0), (k1, sub1) = before, after
+    if k0 is not k1 or len(sub0) != len(sub1):
+        return True
+    return any(a is not b for a, b in zip(sub0, sub1, strict=True))
+
+
 def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
     """``jax.lax.while_loop`` for functions that use modules (apply only).
 
-    ``cond_fun`` may not use state or random keys.
+    ``cond_fun`` may read state (the values from before the loop, not the loop's
+    current ones) but may not set state or draw random keys.
 
     Args:
       cond_fun: ``cond_fun(val) -> bool[]``.
@@ -433,7 +457,8 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
       The final value.
 
     Raises:
-      ValueError: under init (parameters cannot be created inside a while loop).
+      ValueError: under init (parameters cannot be created inside a while loop); if
+        ``cond_fun`` sets state or draws random keys.
     """
     frame = base.frame_or_raise("hk.while_loop")
     if frame.is_init:
@@ -449,8 +474,20 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
         val, state, key, _, _ = g(state, key, (val,), {})
         return val, state, key
 
+    pure_cond = _pure(cond_fun, frame)
+    # cond_fun reads the state as it was before the loop (as in dm-haiku): the loop's
+    # state is not passed to it. It may not change state or draw keys.
+    outer_state, outer_rng = _copy2(frame.state), _rng_state(frame)
+
     def cond(c):
-        return cond_fun(c[0])
+        pred, new_state, new_rng, _, _ = pure_cond(outer_state, outer_rng, (c[0],), {})
+        if _rng_changed(outer_rng, new_rng) or _state_changed(outer_state, new_state):
+            raise ValueError(
+                "hk.while_loop: `cond_fun` may read state but must not change it or draw "
+                "random keys (it called hk.set_state, hk.next_rng_key or similar); do that "
+                "in `body_fun` instead."
+            )
+        return pred
 
     key0 = None if frame.rng is None else _key_only(frame)
     val, state, key = jax.lax.while_loop(cond, body, (init_val, _copy2(frame.state), key0))
