@@ -536,3 +536,13 @@ def test_creator_sees_shape_as_written():
 
     hk.transform(f).init(None)
     assert seen == [([], [])]  # the list given to get_parameter, as upstream passes it
+
+
+def test_get_parameter_accepts_python_scalar_params():
+    # dm-haiku stores constant scalar params as Python scalars in some cases (e.g. a
+    # TypedInt out of hk.remat at init); its apply reads them back without complaint.
+    def f():
+        return hk.get_parameter("p", [], jnp.int32, init=jnp.zeros) + 1
+
+    out = hk.transform(f).apply({"~": {"p": 2}}, None)
+    assert int(out) == 3

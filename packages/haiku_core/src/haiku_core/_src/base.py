@@ -399,7 +399,8 @@ def get_parameter(
             value = frame.params[bundle][name]
         except (KeyError, TypeError):
             raise _missing_param(frame, bundle, name) from None
-        vshape = value.shape
+        # np.shape also reads Python scalars (e.g. a TypedInt stored by upstream).
+        vshape = np.shape(value)
         if vshape != shape and vshape != tuple(shape):
             raise _shape_mismatch(bundle, name, vshape, shape, dtype)
         return value
@@ -465,8 +466,8 @@ def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
             "DO_NOT_STORE and no custom getter replaced it with an array, so there is no "
             "value to return. Install a custom_getter that supplies the value."
         )
-    if tuple(value.shape) != shape:
-        raise _shape_mismatch(bundle, name, value.shape, shape, dtype)
+    if np.shape(value) != shape:
+        raise _shape_mismatch(bundle, name, np.shape(value), shape, dtype)
     return value
 
 
