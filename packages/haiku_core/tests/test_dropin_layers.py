@@ -274,3 +274,15 @@ def test_spectral_norm_n_steps_accepts_numpy_ints_and_rejects_zero():
         hk.transform_with_state(lambda w: hk.SpectralNorm(n_steps=2.0)(w)).init(
             jax.random.PRNGKey(0), x
         )
+
+
+def test_linear_accepts_a_python_list():
+    # Deliberate difference: dm-haiku raises AttributeError on a list; we treat it as an
+    # array, so the result equals the one for the same values as an array.
+    def f(x):
+        return hk.Linear(2, w_init=hk.initializers.Constant(0.5))(x)
+
+    model = hk.transform(f)
+    params = model.init(jax.random.PRNGKey(0), jnp.ones((1, 3)))
+    got = model.apply(params, None, [[1.0, 2.0, 3.0]])
+    np.testing.assert_allclose(np.asarray(got), np.full((1, 2), 3.0))
