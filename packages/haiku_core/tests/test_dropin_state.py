@@ -363,3 +363,26 @@ def test_vmap_require_split_rng_switch():
     np.testing.assert_array_equal(np.asarray(k), np.stack([expected, expected]))
     with pytest.raises(TypeError, match=r"split_rng"):
         hk.vmap(lambda: None)
+
+
+def test_optimize_rng_use_keeps_module_names_between_init_and_apply():
+    # Its key-counting pass must not use up module names: apply has to find the
+    # params init created (dm-haiku runs the same function under both).
+    def g(x):
+        return hk.Linear(2)(x) + jax.random.uniform(hk.next_rng_key(), (1, 2))
+
+    f = hk.transform(hk.experimental.optimize_rng_use(g))
+    x = jnp.ones((1, 3))
+    params = f.init(jax.random.PRNGKey(0), x)
+    assert list(params) == ["linear"]
+    out = f.apply(params, jax.random.PRNGKey(1), x)
+    assert out.shape == (1, 2)
+
+
+def test_eval_shape_does_not_use_up_module_names():
+    def f(x):
+        hk.eval_shape(lambda y: hk.Linear(2)(y), x)
+        return hk.Linear(2)(x)
+
+    params = hk.transform(f).init(jax.random.PRNGKey(0), jnp.ones((1, 3)))
+    assert list(params) == ["linear"]

@@ -763,10 +763,24 @@ def eval_shape(fun: Callable, *args: Any, **kwargs: Any) -> Any:
     """
     frame = base.frame_or_raise("hk.eval_shape")
     g = _pure(fun, frame)
-    out, _, _, _, _ = jax.eval_shape(
-        lambda s, r, a, k: g(s, r, a, k), _copy2(frame.state), _rng_state(frame), args, kwargs
-    )
+    # Modules made inside must not use up names: the real call after this one (e.g. in
+    # hk.experimental.optimize_rng_use) has to get the same module names.
+    naming = [
+        (entry, _copy_or_none(entry[base.COUNTERS]), _copy_or_none(entry[base.USED]))
+        for entry in frame.stack
+    ]
+    try:
+        out, _, _, _, _ = jax.eval_shape(
+            lambda s, r, a, k: g(s, r, a, k), _copy2(frame.state), _rng_state(frame), args, kwargs
+        )
+    finally:
+        for entry, counters, used in naming:
+            entry[base.COUNTERS], entry[base.USED] = counters, used
     return out
+
+
+def _copy_or_none(x: Any) -> Any:
+    return None if x is None else x.copy()
 
 
 def jit(fun: Callable, **jit_kwargs: Any) -> Callable:
