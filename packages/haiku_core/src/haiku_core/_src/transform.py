@@ -164,9 +164,18 @@ def _check_mapping(what: str, value: Any) -> None:
         )
 
 
-def _finish(frame: Frame) -> None:
-    if frame.suspicious:
-        base.check_leaks(frame)
+def _run_in_frame(f: Callable[..., Any], frame: Frame, args: Any, kwargs: Any) -> Any:
+    """Calls ``f`` with ``frame`` current, then checks for leaked tracers."""
+    frames = _local.frames
+    frames.append(frame)
+    with _tracer_leaks_explained():
+        try:
+            out = _call(f, frame, args, kwargs)
+        finally:
+            frames.pop()
+        if frame.suspicious:
+            base.check_leaks(frame)
+    return out
 
 
 def _under_no_trace(inputs: Any) -> bool:
@@ -236,14 +245,7 @@ def _run_init(f, rng, args, kwargs, with_state: bool):
     # Init is not on the hot path: decide once whether we run under an outer trace.
     key = seq._key if seq is not None else None
     frame.eager = _under_no_trace((args, kwargs, key))
-    frames = _local.frames
-    frames.append(frame)
-    with _tracer_leaks_explained():
-        try:
-            _call(f, frame, args, kwargs)
-        finally:
-            frames.pop()
-        _finish(frame)
+    _run_in_frame(f, frame, args, kwargs)
     return params, initial
 
 
@@ -287,15 +289,7 @@ def transform_with_state(f: Callable[..., Any]) -> TransformedWithState:
         frame.inputs = (params, state, args, kwargs, rng and rng._key)
         if _config.tls.config.check_jax_usage:
             frame.eager = _under_no_trace(frame.inputs)
-        frames = _local.frames
-        frames.append(frame)
-        with _tracer_leaks_explained():
-            try:
-                out = _call(f, frame, args, kwargs)
-            finally:
-                frames.pop()
-            if frame.suspicious:
-                base.check_leaks(frame)
+        out = _run_in_frame(f, frame, args, kwargs)
         return out, current
 
     _annotate(init_fn, f, ["rng"], "init", tuple[Params, State])
@@ -351,15 +345,7 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
         frame.inputs = (params, args, kwargs, rng and rng._key)
         if _config.tls.config.check_jax_usage:
             frame.eager = _under_no_trace(frame.inputs)
-        frames = _local.frames
-        frames.append(frame)
-        with _tracer_leaks_explained():
-            try:
-                out = _call(f, frame, args, kwargs)
-            finally:
-                frames.pop()
-            if frame.suspicious:
-                base.check_leaks(frame)
+        out = _run_in_frame(f, frame, args, kwargs)
         return out
 
     _annotate(init_fn, f, ["rng"], "init", Params)
