@@ -502,6 +502,14 @@ EXEMPT = {
     "PolicyTarget": "container of target actions/weights (used by sampled_policy_distillation_loss)",
     "EmaMoments": "container of moments (returned by the create_ema entries)",
     "EmaState": "container of EMA state; its method has the 'EmaState.debiased_moments' entry",
+    "sac_actor_loss": "tested in tests/test_actor_critic.py",
+    "sac_discrete_actor_loss": "tested in tests/test_actor_critic.py",
+    "sac_discrete_soft_value": "tested in tests/test_actor_critic.py",
+    "sac_discrete_temperature_loss": "tested in tests/test_actor_critic.py",
+    "sac_soft_q_target": "tested in tests/test_actor_critic.py",
+    "sac_temperature_loss": "tested in tests/test_actor_critic.py",
+    "td3_clipped_double_q_target": "tested in tests/test_actor_critic.py",
+    "td3_target_policy_smoothing": "tested in tests/test_actor_critic.py",
 }
 
 

@@ -181,6 +181,18 @@ from rlax_core._src.tree_util import (
     tree_split_leaves,
 )
 
+# Actor-critic losses (SAC, discrete SAC, TD3).
+from rlax_core._src.actor_critic import (
+    sac_actor_loss,
+    sac_discrete_actor_loss,
+    sac_discrete_soft_value,
+    sac_discrete_temperature_loss,
+    sac_soft_q_target,
+    sac_temperature_loss,
+    td3_clipped_double_q_target,
+    td3_target_policy_smoothing,
+)
+
 __all__ = [
     "__version__",
     "AllSum",
@@ -310,4 +322,13 @@ __all__ = [
     "vmpo_compute_weights_and_temperature_loss",
     "vmpo_loss",
     "zero_policy_targets",
+    # Actor-critic losses (SAC, discrete SAC, TD3).
+    "sac_actor_loss",
+    "sac_discrete_actor_loss",
+    "sac_discrete_soft_value",
+    "sac_discrete_temperature_loss",
+    "sac_soft_q_target",
+    "sac_temperature_loss",
+    "td3_clipped_double_q_target",
+    "td3_target_policy_smoothing",
 ]
