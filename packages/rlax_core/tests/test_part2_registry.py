@@ -510,6 +510,9 @@ EXEMPT = {
     "sac_temperature_loss": "tested in tests/test_actor_critic.py",
     "td3_clipped_double_q_target": "tested in tests/test_actor_critic.py",
     "td3_target_policy_smoothing": "tested in tests/test_actor_critic.py",
+    "dpo_loss": "tested in tests/test_sequence_rl.py",
+    "grpo_advantages": "tested in tests/test_sequence_rl.py",
+    "grpo_loss": "tested in tests/test_sequence_rl.py",
 }
 
 

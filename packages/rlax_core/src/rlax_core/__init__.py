@@ -170,6 +170,11 @@ from rlax_core._src.pop_art import (
     unnormalize,
     unnormalize_linear,
 )
+from rlax_core._src.sequence_rl import (
+    dpo_loss,
+    grpo_advantages,
+    grpo_loss,
+)
 from rlax_core._src.tree_util import (
     transpose_first_axis_to_last,
     transpose_last_axis_to_first,
@@ -331,4 +336,8 @@ __all__ = [
     "sac_temperature_loss",
     "td3_clipped_double_q_target",
     "td3_target_policy_smoothing",
+    # Sequence-model RL (beyond rlax).
+    "dpo_loss",
+    "grpo_advantages",
+    "grpo_loss",
 ]
