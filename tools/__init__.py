@@ -1,0 +1,1 @@
+"""Repository tooling imported by ``noxfile.py`` and the docs build (never published)."""
