@@ -148,6 +148,7 @@ def tests_floor(session: nox.Session, package: str) -> None:
 def build(session: nox.Session) -> None:
     """hatch-build wheels + sdists into dist/, check metadata, install each wheel alone."""
     session.install("hatch", "twine")
+    ns.check_project_urls(session)
     ns.DIST.mkdir(exist_ok=True)
     wheels = {package: ns.hatch_build(session, package) for package in PACKAGES}
     session.chdir(ROOT)

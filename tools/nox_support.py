@@ -443,6 +443,21 @@ def hatch_build(session: nox.Session, package: str) -> Path:
     return wheel
 
 
+def check_project_urls(session: nox.Session) -> None:
+    """Both packages' ``project.urls`` name the same monorepo and their own folder in it."""
+    urls = {package: pyproject(package)["project"].get("urls", {}) for package in PACKAGES}
+    homes = {package: u.get("Homepage") for package, u in urls.items()}
+    if len(set(homes.values())) != 1 or None in homes.values():
+        session.error(f"build: project.urls.Homepage differs between packages: {homes}")
+    home = next(iter(homes.values()))
+    for package, u in urls.items():
+        for key, value in u.items():
+            if "github.com" in value and not value.startswith(home):
+                session.error(f"build: {package} project.urls.{key}={value} is outside {home}")
+        if not u.get("Source", "").endswith(f"/packages/{package}"):
+            session.error(f"build: {package} project.urls.Source must end in /packages/{package}")
+
+
 def check_wheel_contents(session: nox.Session, package: str, wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     bad = [n for n in names if not n.startswith((f"{package}/", f"{package}-"))]
