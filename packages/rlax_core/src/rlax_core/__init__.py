@@ -186,6 +186,9 @@ from rlax_core._src.tree_util import (
     tree_split_leaves,
 )
 
+# Batched, episode-aware returns (a sub-namespace: rlax_core.batched.gae etc.; not in __all__).
+from rlax_core import batched as batched
+
 # Actor-critic losses (SAC, discrete SAC, TD3).
 from rlax_core._src.actor_critic import (
     sac_actor_loss,
