@@ -170,6 +170,16 @@ from rlax_core._src.pop_art import (
     unnormalize,
     unnormalize_linear,
 )
+from rlax_core._src.munchausen import munchausen_q_learning
+from rlax_core._src.policy_optimisation import (
+    adaptive_kl_coefficient,
+    clipped_value_loss,
+    dual_clip_ppo_loss,
+    kl_k1,
+    kl_k2,
+    kl_k3,
+    normalize_advantages,
+)
 from rlax_core._src.sequence_rl import (
     dpo_loss,
     grpo_advantages,
@@ -199,6 +209,28 @@ from rlax_core._src.actor_critic import (
     sac_temperature_loss,
     td3_clipped_double_q_target,
     td3_target_policy_smoothing,
+)
+
+# World-model (DreamerV3) and offline-RL (CQL, IQL) losses.
+from rlax_core._src.dreamer import (
+    PercentileNormalizerState,
+    kl_balance_loss,
+    percentile_normalize,
+    percentile_normalizer_init,
+    percentile_normalizer_update,
+    symexp,
+    symlog,
+    twohot_bins,
+    twohot_cross_entropy_loss,
+    twohot_decode,
+    twohot_encode,
+    unimix_logits,
+)
+from rlax_core._src.offline import (
+    cql_continuous_regularizer,
+    cql_discrete_regularizer,
+    iql_awr_policy_loss,
+    iql_expectile_value_loss,
 )
 
 __all__ = [
@@ -339,8 +371,35 @@ __all__ = [
     "sac_temperature_loss",
     "td3_clipped_double_q_target",
     "td3_target_policy_smoothing",
+    # World-model losses (DreamerV3).
+    "PercentileNormalizerState",
+    "kl_balance_loss",
+    "percentile_normalize",
+    "percentile_normalizer_init",
+    "percentile_normalizer_update",
+    "symexp",
+    "symlog",
+    "twohot_bins",
+    "twohot_cross_entropy_loss",
+    "twohot_decode",
+    "twohot_encode",
+    "unimix_logits",
+    # Offline-RL losses (CQL, IQL).
+    "cql_continuous_regularizer",
+    "cql_discrete_regularizer",
+    "iql_awr_policy_loss",
+    "iql_expectile_value_loss",
     # Sequence-model RL (beyond rlax).
     "dpo_loss",
     "grpo_advantages",
     "grpo_loss",
+    # PPO extras, KL estimators, Munchausen (beyond rlax).
+    "adaptive_kl_coefficient",
+    "clipped_value_loss",
+    "dual_clip_ppo_loss",
+    "kl_k1",
+    "kl_k2",
+    "kl_k3",
+    "munchausen_q_learning",
+    "normalize_advantages",
 ]
