@@ -20,6 +20,8 @@ ROWS = [
     ("ppo", "env_steps_per_second", "PPO CartPole-v1: env steps / s (jitted)", None),
     ("dqn", "final_eval_return_20_episodes", "DQN CartPole-v1: mean greedy eval return", 475.0),
     ("dqn", "env_steps_per_second", "DQN CartPole-v1: env steps / s (Python loop)", None),
+    ("sac", "min_final_eval_return", "SAC Pendulum-v1: worst seed's mean eval return", -250.0),
+    ("sac", "env_steps_per_second", "SAC Pendulum-v1: env steps / s (Python loop)", None),
 ]
 
 
