@@ -6,13 +6,13 @@ evaluation — runs inside ``jax.jit``; Python only drives a progress bar
 between chunks of updates.
 
 * actor and critic: ``hk.nets.MLP`` (tanh, 64-64) under ``hk.transform``;
-* advantages: ``rlax.truncated_generalized_advantage_estimation``
-  (Schulman et al., 2016, https://arxiv.org/abs/1506.02438), vmapped over environments;
+* advantages: ``rlax.batched.gae`` (Schulman et al., 2016,
+  https://arxiv.org/abs/1506.02438) over the whole ``[T, B]`` rollout;
 * policy loss: ``rlax.clipped_surrogate_pg_loss`` and ``rlax.entropy_loss``
   (Schulman et al., 2017, "Proximal Policy Optimization Algorithms",
   https://arxiv.org/abs/1707.06347);
-* truncated episodes (the 500-step limit) bootstrap from the value of the final
-  observation instead of being treated as terminal.
+* terminated episodes do not bootstrap; truncated ones (the 500-step limit)
+  bootstrap from the value of the final observation before the auto-reset.
 
     python examples/ppo_cartpole.py --help
 """
@@ -80,7 +80,9 @@ class Transition(NamedTuple):
     logp: jax.Array
     value: jax.Array
     reward: jax.Array
-    discount: jax.Array
+    terminated: jax.Array
+    truncated: jax.Array
+    final_obs: jax.Array  # observation the action led to, before any auto-reset
 
 
 def make_train(cfg: Config):
@@ -103,11 +105,16 @@ def make_train(cfg: Config):
         action = jax.random.categorical(k_act, logits)
         logp = jax.nn.log_softmax(logits)[jnp.arange(cfg.num_envs), action]
         out = env_step(jax.random.split(k_env, cfg.num_envs), runner.env_state, action)
-        # Truncation is not termination: fold the bootstrap value of the final state into r.
-        _, final_value = net.apply(runner.params, out.final_obs)
-        reward = out.reward + cfg.gamma * out.truncated * final_value
-        discount = cfg.gamma * (1.0 - (out.terminated | out.truncated))
-        t = Transition(runner.obs, action, logp, value, reward, discount)
+        t = Transition(
+            runner.obs,
+            action,
+            logp,
+            value,
+            out.reward,
+            out.terminated,
+            out.truncated,
+            out.final_obs,
+        )
         return runner._replace(env_state=out.state, obs=out.obs, key=key), t
 
     def loss_fn(params, mb: Transition, advantages, returns):
@@ -122,14 +129,16 @@ def make_train(cfg: Config):
 
     def update(runner: Runner, _):
         runner, traj = jax.lax.scan(rollout_step, runner, None, cfg.num_steps)  # [T, E]
-        _, last_value = net.apply(runner.params, runner.obs)
-        values = jnp.concatenate([traj.value, last_value[None]], axis=0)  # [T + 1, E]
-        gae = jax.vmap(
-            rlax.truncated_generalized_advantage_estimation,
-            in_axes=(1, 1, None, 1),
-            out_axes=1,
+        _, v_tp1 = net.apply(runner.params, traj.final_obs)
+        advantages = rlax.batched.gae(
+            traj.reward,
+            traj.value,
+            v_tp1,
+            cfg.gamma,
+            cfg.gae_lambda,
+            terminated=traj.terminated,
+            truncated=traj.truncated,
         )
-        advantages = gae(traj.reward, traj.discount, cfg.gae_lambda, values)
         returns = advantages + traj.value
         flat = jax.tree.map(lambda x: x.reshape((batch, *x.shape[2:])), (traj, advantages, returns))
 

@@ -18,6 +18,9 @@ ROWS = [
     ("ppo", "final_eval_return", "PPO CartPole-v1: mean greedy eval return", 475.0),
     ("ppo", "env_steps", "PPO CartPole-v1: env steps used", None),
     ("ppo", "env_steps_per_second", "PPO CartPole-v1: env steps / s (jitted)", None),
+    ("pqn", "final_eval_return", "PQN CartPole-v1: mean greedy eval return", 475.0),
+    ("pqn", "env_steps", "PQN CartPole-v1: env steps used", None),
+    ("pqn", "env_steps_per_second", "PQN CartPole-v1: env steps / s (jitted)", None),
     ("dqn", "final_eval_return_20_episodes", "DQN CartPole-v1: mean greedy eval return", 475.0),
     ("dqn", "env_steps_per_second", "DQN CartPole-v1: env steps / s (Python loop)", None),
     ("sac", "min_final_eval_return", "SAC Pendulum-v1: worst seed's mean eval return", -250.0),
@@ -27,7 +30,7 @@ ROWS = [
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("out", help="the folder the demo wrote (holds digits/, ppo/, dqn/)")
+    parser.add_argument("out", help="the folder the demo wrote (holds digits/, ppo/, pqn/, dqn/)")
     args = parser.parse_args(argv)
     root = pathlib.Path(args.out)
     table = Table(title=f"demo results ({root})")
