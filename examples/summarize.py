@@ -25,6 +25,10 @@ ROWS = [
     ("dqn", "env_steps_per_second", "DQN CartPole-v1: env steps / s (Python loop)", None),
     ("sac", "min_final_eval_return", "SAC Pendulum-v1: worst seed's mean eval return", -250.0),
     ("sac", "env_steps_per_second", "SAC Pendulum-v1: env steps / s (Python loop)", None),
+    ("grpo", "final_held_out_reward", "GRPO reversal: held-out greedy reward", 0.95),
+    ("grpo", "final_held_out_exact_match", "GRPO reversal: held-out exact-match rate", None),
+    ("grpo", "updates_to_0.95", "GRPO reversal: updates to held-out reward 0.95", None),
+    ("grpo", "wall_seconds", "GRPO reversal: wall seconds (compile + train)", None),
 ]
 
 
