@@ -85,14 +85,15 @@ def munchausen_q_learning(
         raise ValueError(f"{fn}: `clip_value_min` must be <= 0, got {clip_value_min}.")
     q_t = jnp.asarray(q_t_target)
     q_tm1_tgt = jnp.asarray(q_tm1_target)
+    a = jnp.asarray(a_tm1)
 
     # tau * log softmax(q / tau), without forming exp(q / tau).
     tau_log_pi_tm1 = tau * jax.nn.log_softmax(q_tm1_tgt / tau)
     tau_log_pi_t = tau * jax.nn.log_softmax(q_t / tau)
     pi_t = jax.nn.softmax(q_t / tau)
 
-    bonus = alpha * jnp.clip(tau_log_pi_tm1[a_tm1], clip_value_min, 0.0)
+    bonus = alpha * jnp.clip(tau_log_pi_tm1[a], clip_value_min, 0.0)
     soft_value_t = jnp.sum(pi_t * (q_t - tau_log_pi_t))
     target = r_t + bonus + discount_t * soft_value_t
     target = multistep.maybe_stop_gradient(target, stop_target_gradients)
-    return target - jnp.asarray(q_tm1)[a_tm1]
+    return target - jnp.asarray(q_tm1)[a]

@@ -82,7 +82,8 @@ def clipped_value_loss(
     v_old_t = multistep.maybe_stop_gradient(v_old_t, use_stop_gradient)
     returns_t = multistep.maybe_stop_gradient(returns_t, use_stop_gradient)
     v, v_old, ret = checks.broadcast_arrays(fn, v_t=v_t, v_old_t=v_old_t, returns_t=returns_t)
-    v_clipped = v_old + jnp.clip(v - v_old, -clip_epsilon, clip_epsilon)
+    eps = jnp.asarray(clip_epsilon)
+    v_clipped = v_old + jnp.clip(v - v_old, -eps, eps)
     return 0.5 * jnp.maximum(jnp.square(v - ret), jnp.square(v_clipped - ret))
 
 
