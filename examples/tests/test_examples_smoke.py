@@ -10,6 +10,7 @@ import grpo_reverse
 import ppo_cartpole
 import pqn_cartpole
 import sac_pendulum
+import sharded_lm
 
 
 def test_digits_learns_in_a_few_epochs(tmp_path):
@@ -152,3 +153,18 @@ def test_grpo_reverse_learns_from_reward_alone(tmp_path):
     assert data["curve"]["held_out_reward"][0] < 0.15
     assert m["final_held_out_reward"] > 0.2
     assert (tmp_path / "reward.png").stat().st_size > 0
+
+
+def test_sharded_lm_trains_and_scores_heldout_on_one_device(tmp_path):
+    # The (1, 1) mesh runs the same sharded code path (rules, constraints, sharded init,
+    # jit with shardings) on the single device of this process; meshes of 8 host devices
+    # need a fresh process (tests/test_sharded_lm.py).
+    args = ["--mesh", "1,1", "--tiny", "--steps", "4", "--eval-bytes", "1024", "--quiet"]
+    m = sharded_lm.main([*args, "--max-files", "60", "--out", str(tmp_path)])
+    data = json.loads((tmp_path / "metrics.json").read_text())
+    assert data["steps"] == 4 and len(data["losses"]) == 4
+    # A fresh model predicts bytes almost uniformly: about ln(256) = 5.545 nats.
+    assert abs(data["losses"][0] - np.log(256)) < 0.3
+    assert np.isfinite(m["heldout_bits_per_byte"]) and 0 < m["heldout_bits_per_byte"] < 12
+    assert 0 < m["gzip9_bits_per_byte_same_bytes"] < 8
+    assert (tmp_path / "train_loss.png").stat().st_size > 0
