@@ -39,7 +39,7 @@ def _maybe_stop(x: jax.Array, stop: bool) -> jax.Array:
 
 def _check_has_action_axis(fn: str, **arrays: ArrayLike) -> None:
     """Checks that every array has rank >= 1 and that all share the size of their last axis."""
-    sizes = {}
+    sizes: dict[str, int] = {}
     for name, x in arrays.items():
         shape = jnp.shape(x)
         if len(shape) < 1:
@@ -405,7 +405,7 @@ def td3_target_policy_smoothing(
         "action_min": action_min,
         "action_max": action_max,
     }
-    casted = {}
+    casted: dict[str, jax.Array] = {}
     for name, value in params.items():
         value = jnp.asarray(value, dtype=a_t.dtype)
         try:

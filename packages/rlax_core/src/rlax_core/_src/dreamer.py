@@ -478,6 +478,5 @@ def unimix_logits(logits: ArrayLike, unimix: float = 0.01) -> jax.Array:
         raise ValueError(f"{fn}: `unimix` must be in [0, 1], got {unimix}.")
     k = logits.shape[-1]
     log_probs = jax.nn.log_softmax(logits, axis=-1)
-    unimix = jnp.asarray(unimix, logits.dtype)
-    mixed = jnp.logaddexp(jnp.log1p(-unimix) + log_probs, jnp.log(unimix / k))
-    return mixed
+    u = jnp.asarray(unimix, logits.dtype)
+    return jnp.logaddexp(jnp.log1p(-u) + log_probs, jnp.log(u / k))
