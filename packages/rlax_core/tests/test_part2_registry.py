@@ -529,6 +529,14 @@ EXEMPT = {
     "dpo_loss": "tested in tests/test_sequence_rl.py",
     "grpo_advantages": "tested in tests/test_sequence_rl.py",
     "grpo_loss": "tested in tests/test_sequence_rl.py",
+    "adaptive_kl_coefficient": "tested in tests/test_policy_optimisation.py",
+    "clipped_value_loss": "tested in tests/test_policy_optimisation.py",
+    "dual_clip_ppo_loss": "tested in tests/test_policy_optimisation.py",
+    "kl_k1": "tested in tests/test_policy_optimisation.py",
+    "kl_k2": "tested in tests/test_policy_optimisation.py",
+    "kl_k3": "tested in tests/test_policy_optimisation.py",
+    "munchausen_q_learning": "tested in tests/test_munchausen.py",
+    "normalize_advantages": "tested in tests/test_policy_optimisation.py",
 }
 
 

@@ -170,6 +170,16 @@ from rlax_core._src.pop_art import (
     unnormalize,
     unnormalize_linear,
 )
+from rlax_core._src.munchausen import munchausen_q_learning
+from rlax_core._src.policy_optimisation import (
+    adaptive_kl_coefficient,
+    clipped_value_loss,
+    dual_clip_ppo_loss,
+    kl_k1,
+    kl_k2,
+    kl_k3,
+    normalize_advantages,
+)
 from rlax_core._src.sequence_rl import (
     dpo_loss,
     grpo_advantages,
@@ -383,4 +393,13 @@ __all__ = [
     "dpo_loss",
     "grpo_advantages",
     "grpo_loss",
+    # PPO extras, KL estimators, Munchausen (beyond rlax).
+    "adaptive_kl_coefficient",
+    "clipped_value_loss",
+    "dual_clip_ppo_loss",
+    "kl_k1",
+    "kl_k2",
+    "kl_k3",
+    "munchausen_q_learning",
+    "normalize_advantages",
 ]
