@@ -741,3 +741,20 @@ def test_readme_section_runs_and_matches_reference(capsys):
     full = lambda x: np.full(r.shape, x, np.float32)
     want = ref_gae(r, v_t, v_tp1, full(0.99), full(0.95), term, trunc)
     np.testing.assert_allclose(namespace["advantages"], want, rtol=RTOL, atol=ATOL)
+
+
+def test_next_action_and_behaviour_probability_are_not_read_at_episode_ends(np_rng):
+    term, trunc = _pattern("mixed")
+    d = make_data(np_rng, term, trunc)
+    ends = term | trunc
+    ends[-1] = True
+    a_pad = np.where(ends, 10_000, d["a_tp1"]).astype(np.int32)  # out of range on purpose
+    mu_pad = np.where(ends, np.nan, d["mu"]).astype(np.float32)
+    flags = dict(terminated=term, truncated=trunc)
+    args = (d["q_t"], d["q_tp1"], d["a_t"])
+    want = J["retrace"](*args, d["a_tp1"], d["r"], d["g"], d["pi"], d["mu"], d["lam"], **flags)
+    got = J["retrace"](*args, a_pad, d["r"], d["g"], d["pi"], mu_pad, d["lam"], **flags)
+    np.testing.assert_array_equal(got, want)
+    want = J["watkins_q_lambda_returns"](d["r"], d["q_tp1"], d["a_tp1"], d["g"], d["lam"], **flags)
+    got = J["watkins_q_lambda_returns"](d["r"], d["q_tp1"], a_pad, d["g"], d["lam"], **flags)
+    np.testing.assert_array_equal(got, want)

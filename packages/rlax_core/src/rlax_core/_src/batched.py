@@ -729,6 +729,8 @@ def watkins_q_lambda_returns(
     )
     r, q = r.astype(dtype), q.astype(dtype)
     v_next = jnp.max(q, axis=-1)
+    # Actions after an episode or window end are never read (they may be padding).
+    a = jnp.where(cont, a, jnp.zeros((), a.dtype))
     q_a = jnp.take_along_axis(q, a[..., None], axis=-1)[..., 0]
     lam = jnp.where(q_a >= v_next, lam, jnp.zeros((), dtype))
     out = _lambda_core(r, v_next, g, lam, term, cont, method, unroll, fn)
@@ -875,7 +877,8 @@ def retrace(
       r_t: ``[T, B]`` rewards.
       discount_t: ``[]`` or ``[T, B]`` discount ``gamma``.
       pi_tp1: ``[T, B, A]`` target-policy probabilities at the next observations.
-      mu_tp1: ``[T, B]`` behaviour-policy probabilities of ``a_tp1``.
+      mu_tp1: ``[T, B]`` behaviour-policy probabilities of ``a_tp1`` (not read where an
+        episode or the window ends).
       lambda_: ``[]`` or ``[T, B]`` trace decay.
       terminated: ``[T, B]`` bool terminal flags, or None.
       truncated: ``[T, B]`` bool truncation flags, or None.
@@ -927,6 +930,10 @@ def retrace(
     zero = jnp.zeros((), dtype)
     gd = jnp.where(term, zero, g)
     expected = jnp.sum(pi * q_next, axis=-1)
+    # The next action and its behaviour probability are never read after an episode or window
+    # end (they may be padding there): replace them before they can produce NaNs.
+    a_next = jnp.where(cont, a_next, jnp.zeros((), a_next.dtype))
+    mu = jnp.where(cont, mu, jnp.ones((), dtype))
     trace = lam * jnp.minimum(jnp.ones((), dtype), pick(pi, a_next) / (mu + eps))
     trace = jnp.where(cont, trace, zero)
     b = r + gd * (expected - trace * pick(q_next, a_next))
