@@ -20,6 +20,10 @@ training prompts; evaluation is greedy decoding on exactly those 1000. Sampling,
 the update epochs and evaluation all run inside ``jax.jit``; Python only drives a
 progress bar between chunks of updates.
 
+With the defaults (seed 0) the held-out greedy reward passes 0.95 after about 10
+updates (5120 sampled answers) and reaches 1.0 soon after; on a shared 2-core CPU the
+whole run, compilation included, takes a few minutes.
+
     python examples/grpo_reverse.py --help
 """
 
@@ -50,7 +54,9 @@ SPLIT_SEED = 0  # the train / held-out split is the same for every training seed
 
 
 class Config(NamedTuple):
-    updates: int = 100
+    """Hyperparameters: ``prompts`` x ``group`` sampled answers per update, ``epochs`` steps each."""
+
+    updates: int = 60
     prompts: int = 32
     group: int = 16
     epochs: int = 4
@@ -61,7 +67,6 @@ class Config(NamedTuple):
     d_model: int = 64
     num_layers: int = 2
     num_heads: int = 4
-    temperature: float = 1.0
 
 
 def all_strings() -> np.ndarray:
@@ -107,6 +112,8 @@ def make_policy(cfg: Config) -> hk.Transformed:
 
 
 class Runner(NamedTuple):
+    """Training state carried through ``lax.scan``."""
+
     params: Any
     ref_params: Any
     opt_state: Any
@@ -150,7 +157,7 @@ def make_train(
             if keys[i] is None:
                 tok = jnp.argmax(logits, axis=-1).astype(jnp.int32)
             else:
-                tok = jax.random.categorical(keys[i], logits / cfg.temperature).astype(jnp.int32)
+                tok = jax.random.categorical(keys[i], logits).astype(jnp.int32)
             answer.append(tok)
             if i + 1 < LENGTH:
                 tokens = tokens.at[:, PROMPT_LEN + i].set(tok)
@@ -241,8 +248,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--max-seconds",
         type=float,
-        default=300.0,
-        help="stop training after the chunk that crosses this wall time",
+        default=270.0,
+        help="stop training after the chunk that crosses this many seconds since start "
+        "(compilation included), leaving time for the final evaluation and plot",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="out/grpo")
@@ -297,7 +305,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"held-out greedy reward {eval_rewards[-1]:.3f}  exact {eval_exact[-1]:.3f}  "
             f"{time.perf_counter() - start:6.1f}s"
         )
-        if time.perf_counter() - start > args.max_seconds:
+        if time.perf_counter() - wall_start > args.max_seconds:
             bar.write(f"stopping: wall-time budget of {args.max_seconds:g}s reached")
             break
     train_s = time.perf_counter() - start
