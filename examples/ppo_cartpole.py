@@ -79,10 +79,7 @@ class Transition(NamedTuple):
     action: jax.Array
     logp: jax.Array
     value: jax.Array
-    reward: jax.Array
-    terminated: jax.Array
-    truncated: jax.Array
-    final_obs: jax.Array  # observation the action led to, before any auto-reset
+    step: env.Step  # reward, terminated, truncated, final_obs (state dropped)
 
 
 def make_train(cfg: Config):
@@ -105,16 +102,7 @@ def make_train(cfg: Config):
         action = jax.random.categorical(k_act, logits)
         logp = jax.nn.log_softmax(logits)[jnp.arange(cfg.num_envs), action]
         out = env_step(jax.random.split(k_env, cfg.num_envs), runner.env_state, action)
-        t = Transition(
-            runner.obs,
-            action,
-            logp,
-            value,
-            out.reward,
-            out.terminated,
-            out.truncated,
-            out.final_obs,
-        )
+        t = Transition(runner.obs, action, logp, value, out._replace(state=None))
         return runner._replace(env_state=out.state, obs=out.obs, key=key), t
 
     def loss_fn(params, mb: Transition, advantages, returns):
@@ -129,15 +117,11 @@ def make_train(cfg: Config):
 
     def update(runner: Runner, _):
         runner, traj = jax.lax.scan(rollout_step, runner, None, cfg.num_steps)  # [T, E]
-        _, v_tp1 = net.apply(runner.params, traj.final_obs)
+        s = traj.step
+        _, v_tp1 = net.apply(runner.params, s.final_obs)  # final_obs: before any auto-reset
+        ends = dict(terminated=s.terminated, truncated=s.truncated)
         advantages = rlax.batched.gae(
-            traj.reward,
-            traj.value,
-            v_tp1,
-            cfg.gamma,
-            cfg.gae_lambda,
-            terminated=traj.terminated,
-            truncated=traj.truncated,
+            s.reward, traj.value, v_tp1, cfg.gamma, cfg.gae_lambda, **ends
         )
         returns = advantages + traj.value
         flat = jax.tree.map(lambda x: x.reshape((batch, *x.shape[2:])), (traj, advantages, returns))
