@@ -420,6 +420,14 @@ def test_normalize_advantages_mask_semantics():
         jnp.full(4, 2.0)
     )
     assert np.all(np.isfinite(g))
+    # Low precision: a constant float16 batch (where eps = 1e-8 underflows) gives zeros, and
+    # bfloat16 stays bfloat16.
+    np.testing.assert_array_equal(
+        rlax.normalize_advantages(jnp.full(4, 2.0, jnp.float16)), np.zeros(4, np.float16)
+    )
+    low = rlax.normalize_advantages(jnp.array([1.0, 2.0, 3.0], jnp.bfloat16))
+    assert low.dtype == jnp.bfloat16
+    np.testing.assert_allclose(np.asarray(low, np.float32), [-1.2247, 0.0, 1.2247], rtol=1e-2)
     # vmap over environments (per-column normalisation) equals axis=0.
     np.testing.assert_allclose(
         jax.vmap(rlax.normalize_advantages, in_axes=1, out_axes=1)(adv2),

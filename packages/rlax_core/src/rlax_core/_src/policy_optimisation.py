@@ -342,7 +342,9 @@ def normalize_advantages(
     mean = jnp.sum(x0, axis=axes, keepdims=True) / jnp.maximum(count, 1.0)
     centred = jnp.where(valid, x0 - mean, jnp.zeros((), x.dtype))
     var = jnp.sum(jnp.square(centred), axis=axes, keepdims=True) / jnp.maximum(count - ddof, 1.0)
-    # The square root only sees positive values, so constant slices keep finite gradients.
+    # A zero variance means every centred entry is 0; dividing those by 1 instead of by
+    # ``0 + eps`` gives the same zeros without 0/0 where ``eps`` underflows (float16), and
+    # the square root only sees positive values, so gradients stay finite.
     positive = var > 0
-    std = jnp.where(positive, jnp.sqrt(jnp.where(positive, var, 1.0)), 0.0)
+    std = jnp.where(positive, jnp.sqrt(jnp.where(positive, var, 1.0)), 1.0 - eps)
     return (centred / (std + eps)).astype(x.dtype)
