@@ -50,6 +50,8 @@ GAUSSIAN = rlax.gaussian_diagonal()
 
 
 class Config(NamedTuple):
+    """Hyper-parameters (the defaults are the standard SAC ones, with 2k random warm-up steps)."""
+
     total_steps: int = 20_000
     warmup_steps: int = 2_000
     batch_size: int = 256
@@ -62,7 +64,7 @@ class Config(NamedTuple):
     buffer_size: int = 100_000
 
 
-def make_networks(action_dim: int, hidden: int):
+def make_networks(action_dim: int, hidden: int) -> tuple[hk.Transformed, hk.Transformed]:
     """Returns the (actor, twin critic) haiku transforms.
 
     The actor maps ``[..., O]`` observations to ``([..., A] mean, [..., A] log-std)`` of the
@@ -122,6 +124,8 @@ def squashed_sample(
 
 
 class Batch(NamedTuple):
+    """Transitions ``(s, a, r, discount, s')``; ``discount`` is ``gamma * (1 - terminated)``."""
+
     obs: jax.Array
     action: jax.Array
     reward: jax.Array
@@ -161,6 +165,8 @@ class ReplayBuffer:
 
 
 class Learner(NamedTuple):
+    """Parameters, target critics, log-temperature, optimiser states and the update key."""
+
     actor_params: Any
     critic_params: Any
     target_critic_params: Any
@@ -171,7 +177,7 @@ class Learner(NamedTuple):
     key: jax.Array
 
 
-def make_agent(cfg: Config, obs_size: int, bounds: ActionScale):
+def make_agent(cfg: Config, obs_size: int, bounds: ActionScale) -> tuple[Any, Any, Any, Any]:
     """Builds ``init(key)``, jitted ``update(learner, batches)``, ``act`` and ``act_greedy``."""
     action_dim = bounds.scale.shape[0]
     actor, critic = make_networks(action_dim, cfg.hidden)
