@@ -354,12 +354,12 @@ def test_terminated_wins_when_both_flags_are_set(np_rng):
     args = (d["r"], d["v_t"], d["v_tp1"], d["g"], d["lam"])
     both = J["gae"](*args, terminated=term, truncated=term)
     only_term = J["gae"](*args, terminated=term)
-    np.testing.assert_array_equal(both, only_term)
+    np.testing.assert_allclose(both, only_term, rtol=1e-6, atol=1e-6)
     both = J["lambda_returns"](
         d["r"], d["v_tp1"], d["g"], d["lam"], terminated=term, truncated=term
     )
     only_term = J["lambda_returns"](d["r"], d["v_tp1"], d["g"], d["lam"], terminated=term)
-    np.testing.assert_array_equal(both, only_term)
+    np.testing.assert_allclose(both, only_term, rtol=1e-6, atol=1e-6)
 
 
 def test_nothing_leaks_across_a_boundary(np_rng):
@@ -758,3 +758,19 @@ def test_next_action_and_behaviour_probability_are_not_read_at_episode_ends(np_r
     want = J["watkins_q_lambda_returns"](d["r"], d["q_tp1"], d["a_tp1"], d["g"], d["lam"], **flags)
     got = J["watkins_q_lambda_returns"](d["r"], d["q_tp1"], a_pad, d["g"], d["lam"], **flags)
     np.testing.assert_array_equal(got, want)
+
+
+def test_bootstrap_values_of_terminated_steps_are_ignored(np_rng):
+    term, trunc = _pattern("mixed")
+    d = make_data(np_rng, term, trunc)
+    nan_v = np.where(term, np.nan, d["v_tp1"]).astype(np.float32)
+    nan_q = np.where(term[..., None], np.nan, d["q_tp1"]).astype(np.float32)
+    nan_pi = np.where(term[..., None], np.nan, d["pi"]).astype(np.float32)
+    clean, dirty = _calls(d), _calls({**d, "v_tp1": nan_v, "q_tp1": nan_q, "pi": nan_pi})
+    clean["n_step_returns"] = ((d["r"], d["v_tp1"], d["g"], 3, d["lam"]), {})
+    dirty["n_step_returns"] = ((d["r"], nan_v, d["g"], 3, d["lam"]), {})
+    for name in clean:
+        want = J[name](*clean[name][0], **clean[name][1], terminated=term, truncated=trunc)
+        got = J[name](*dirty[name][0], **dirty[name][1], terminated=term, truncated=trunc)
+        for g_leaf, w_leaf in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+            np.testing.assert_array_equal(g_leaf, w_leaf, err_msg=name)

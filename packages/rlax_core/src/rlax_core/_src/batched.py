@@ -11,7 +11,8 @@ splits each environment's rollout into episodes itself. Per step ``t`` of enviro
   bootstraps from the value of the FINAL observation of that episode (gymnasium's
   ``final_obs``), which the caller puts into ``v_tp1[t]`` / ``q_tp1[t]``;
 * ``v_tp1[t]``: the value of the next observation (of the final observation on a truncated
-  step); ``v_t[t]`` (where used) the value of ``obs_t`` itself;
+  step); ignored on terminated steps, so it may hold anything there (even NaN). ``v_t[t]``
+  (where used) is the value of ``obs_t`` itself;
 * ``discount_t``: ``gamma``, a scalar or ``[T, B]`` per step; ``lambda_`` likewise.
 
 ``done = terminated | truncated``. A recurrence never carries information across a ``done``
@@ -250,6 +251,16 @@ def _boundaries(
     return term, ~(done | last)
 
 
+def _unread_on(term: jax.Array, x: jax.Array) -> jax.Array:
+    """Zeroes ``x`` ([T, B] or [T, B, A]) on terminated steps, where it must not be read.
+
+    Bootstrap values of terminated steps are multiplied by a zero discount; replacing them
+    first keeps a NaN or inf there (e.g. an unused final-observation value) out of the result.
+    """
+    mask = term if x.ndim == 2 else term.reshape(*term.shape, 1)
+    return jnp.where(mask, jnp.zeros((), x.dtype), x)
+
+
 def _maybe_stop(x: jax.Array, stop: Any) -> jax.Array:
     if isinstance(stop, bool):
         return jax.lax.stop_gradient(x) if stop else x
@@ -295,7 +306,7 @@ def discounted_returns(
     Args:
       r_t: ``[T, B]`` rewards (``[B, T]`` with ``time_axis=1``).
       v_tp1: ``[T, B]`` values of the next observations (of the final observation on
-        truncated steps); only read where the return bootstraps.
+        truncated steps); ignored on terminated steps.
       discount_t: ``[]`` or ``[T, B]`` discount ``gamma``.
       terminated: ``[T, B]`` bool, true where the transition reached a terminal state, or None.
       truncated: ``[T, B]`` bool, true where the episode was cut after the transition, or None.
@@ -326,7 +337,7 @@ def discounted_returns(
     term, cont = _boundaries(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
-    r, v = r.astype(dtype), v.astype(dtype)
+    r, v = r.astype(dtype), _unread_on(term, v.astype(dtype))
     out = _lambda_core(r, v, g, jnp.ones_like(g), term, cont, method, unroll, fn)
     return args.from_time_major(_maybe_stop(out, stop_target_gradients))
 
@@ -386,7 +397,7 @@ def lambda_returns(
     term, cont = _boundaries(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
-    r, v = r.astype(dtype), v.astype(dtype)
+    r, v = r.astype(dtype), _unread_on(term, v.astype(dtype))
     out = _lambda_core(r, v, g, lam, term, cont, method, unroll, fn)
     return args.from_time_major(_maybe_stop(out, stop_target_gradients))
 
@@ -444,7 +455,7 @@ def n_step_returns(
     term, cont = _boundaries(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
-    r, v = r.astype(dtype), v.astype(dtype)
+    r, v = r.astype(dtype), _unread_on(term, v.astype(dtype))
     zero = jnp.zeros((), dtype)
     gd = jnp.where(term, zero, g)
     lam_eff = jnp.where(cont, lam, zero)
@@ -527,7 +538,7 @@ def gae(
     term, cont = _boundaries(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
-    r, v, v_next = r.astype(dtype), v.astype(dtype), v_next.astype(dtype)
+    r, v, v_next = r.astype(dtype), v.astype(dtype), _unread_on(term, v_next.astype(dtype))
     zero = jnp.zeros((), dtype)
     delta = r + jnp.where(term, zero, g) * v_next - v
     a = jnp.where(cont, g * lam, zero)
@@ -590,7 +601,7 @@ def td_lambda_errors(
     term, cont = _boundaries(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
-    r, v, v_next = r.astype(dtype), v.astype(dtype), v_next.astype(dtype)
+    r, v, v_next = r.astype(dtype), v.astype(dtype), _unread_on(term, v_next.astype(dtype))
     returns = _lambda_core(r, v_next, g, lam, term, cont, method, unroll, fn)
     return args.from_time_major(_maybe_stop(returns, stop_target_gradients) - v)
 
@@ -659,7 +670,7 @@ def peng_q_lambda_returns(
     term, cont = _boundaries(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
-    r, q = r.astype(dtype), q.astype(dtype)
+    r, q = r.astype(dtype), _unread_on(term, q.astype(dtype))
     out = _lambda_core(r, jnp.max(q, axis=-1), g, lam, term, cont, method, unroll, fn)
     return args.from_time_major(_maybe_stop(out, stop_target_gradients))
 
@@ -727,7 +738,7 @@ def watkins_q_lambda_returns(
     term, cont = _boundaries(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
-    r, q = r.astype(dtype), q.astype(dtype)
+    r, q = r.astype(dtype), _unread_on(term, q.astype(dtype))
     v_next = jnp.max(q, axis=-1)
     # Actions after an episode or window end are never read (they may be padding).
     a = jnp.where(cont, a, jnp.zeros((), a.dtype))
@@ -820,6 +831,7 @@ def vtrace(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
     v, v_next, r, rho = (x.astype(dtype) for x in (v, v_next, r, rho))
+    v_next = _unread_on(term, v_next)
     zero = jnp.zeros((), dtype)
     gd = jnp.where(term, zero, g)
     rho_bar = jnp.minimum(jnp.asarray(clip_rho_threshold, dtype), rho)
@@ -923,6 +935,7 @@ def retrace(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
     r, q, q_next, pi, mu = (x.astype(dtype) for x in (r, q, q_next, pi, mu))
+    q_next, pi = _unread_on(term, q_next), _unread_on(term, pi)
 
     def pick(x: jax.Array, idx: jax.Array) -> jax.Array:
         return jnp.take_along_axis(x, idx[..., None], axis=-1)[..., 0]
