@@ -23,7 +23,7 @@ from typing import Any
 
 from benchmarks.harness import Row, compare, dump_json, markdown_table
 
-SUITES = ("import", "haiku", "peers", "rlax")
+SUITES = ("import", "haiku", "peers", "rlax", "batched")
 IMPORTS = {"haiku_core": "haiku", "rlax_core": "rlax"}
 
 
@@ -75,6 +75,10 @@ def _run_suite(suite: str, quick: bool, on_rows: Callable[[list[Row]], None]) ->
         from benchmarks import bench_peers
 
         on_rows(bench_peers.run(quick))
+    elif suite == "batched":
+        from benchmarks import bench_batched
+
+        bench_batched.run(quick, on_rows)
     else:
         from benchmarks import bench_rlax
 
