@@ -84,6 +84,7 @@ from haiku_core import config, experimental, testing
 
 # Sub-namespaces: initializers, data_structures, pad, mixed_precision.
 from haiku_core import data_structures, initializers, mixed_precision, pad
+from haiku_core import sharding
 
 # Layers: basic, convolution, pooling.
 from haiku_core._src.basic import (
@@ -221,6 +222,7 @@ __all__ = [
     "initializers",
     "mixed_precision",
     "pad",
+    "sharding",
     # layers
     "AvgPool",
     "BatchApply",

@@ -12,6 +12,7 @@ import numpy as np
 from haiku_core._src import basic
 from haiku_core._src import initializers as hk_init
 from haiku_core._src import module as hk_module
+from haiku_core._src import sharding as hk_sharding
 from haiku_core._src.typing import Initializer
 
 __all__ = ["MultiHeadAttention"]
@@ -211,13 +212,17 @@ class MultiHeadAttention(hk_module.Module):
             _check_mask(mask, logits_shape, owner)
 
         def project(x, head_size, name):
-            y = basic.Linear(
+            linear = basic.Linear(
                 self.num_heads * head_size,
                 w_init=self.w_init,
                 with_bias=self.with_bias,
                 b_init=self.b_init,
                 name=name,
-            )(x)
+            )
+            y = linear(x)
+            # `w` is [D_in, H * head_size]: "heads" names the fused heads axis.
+            hk_sharding.default_axes("w", ("embed", "heads"), module=linear)
+            hk_sharding.default_axes("b", ("heads",), module=linear)
             return jnp.reshape(y, (*x.shape[:-1], self.num_heads, head_size))
 
         query_heads = project(query, self.key_size, "query")
@@ -233,7 +238,10 @@ class MultiHeadAttention(hk_module.Module):
         final = basic.Linear(
             self.model_size, w_init=self.w_init, with_bias=self.with_bias, b_init=self.b_init
         )
-        return final(attn)
+        out = final(attn)
+        hk_sharding.default_axes("w", ("heads", "embed"), module=final)
+        hk_sharding.default_axes("b", ("embed",), module=final)
+        return out
 
 
 # Whether to route attention (value_size == key_size) through

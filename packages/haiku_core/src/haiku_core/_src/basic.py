@@ -18,6 +18,7 @@ import numpy as np
 from haiku_core._src import base
 from haiku_core._src import initializers as hk_init
 from haiku_core._src import module as hk_module
+from haiku_core._src import sharding as hk_sharding
 
 __all__ = [
     "Bias",
@@ -161,9 +162,11 @@ class Linear(hk_module.Module):
             arg_shape=inputs.shape,
             explain=f" (D_in={input_size})",
         )
+        hk_sharding.default_axes("w", ("embed", "mlp"))
         out = jnp.dot(inputs, w, precision=precision)
         if self.with_bias:
             b = base.get_parameter("b", (self.output_size,), dtype, init=self.b_init)
+            hk_sharding.default_axes("b", ("mlp",))
             # `b` is [D_out] and `out` is [..., D_out]: the broadcast is the intended one.
             # Allowing rank promotion locally keeps this one cheap eager op (an explicit
             # broadcast_to is a second dispatch, ~5x slower un-jitted) and works when the

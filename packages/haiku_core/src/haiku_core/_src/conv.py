@@ -29,6 +29,7 @@ import jax.numpy as jnp
 from haiku_core._src import base
 from haiku_core._src import initializers as hk_init
 from haiku_core._src import module as hk_module
+from haiku_core._src import sharding as hk_sharding
 from haiku_core._src.basic import get_weight, where
 
 __all__ = [
@@ -224,6 +225,7 @@ def add_bias(
     else:
         shape = (output_channels,) + (1,) * num_spatial_dims
     b = base.get_parameter("b", shape, dtype, init=module.b_init)
+    hk_sharding.default_axes("b", ("conv_out",) + (None,) * (len(shape) - 1))
     return out + jnp.broadcast_to(b, out.shape)
 
 
@@ -373,6 +375,7 @@ class ConvND(hk_module.Module):
             arg_shape=inputs.shape,
             explain=f" (C_in={in_channels})",
         )
+        hk_sharding.default_axes("w", (*(None,) * self.num_spatial_dims, "conv_in", "conv_out"))
         if self.mask is not None:
             w = w * self.mask
         out = jax.lax.conv_general_dilated(
@@ -681,6 +684,7 @@ class ConvNDTranspose(hk_module.Module):
             arg_shape=inputs.shape,
             explain=f" (C_in={in_channels})",
         )
+        hk_sharding.default_axes("w", (*(None,) * self.num_spatial_dims, "conv_out", "conv_in"))
         if self.mask is not None:
             w = w * self.mask
         padding = self.padding

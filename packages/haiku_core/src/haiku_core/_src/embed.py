@@ -28,6 +28,7 @@ import numpy as np
 from haiku_core._src import base
 from haiku_core._src import initializers as hk_init
 from haiku_core._src import module as hk_module
+from haiku_core._src import sharding as hk_sharding
 from haiku_core._src.basic import where
 
 __all__ = ["Embed", "EmbedLookupStyle"]
@@ -170,9 +171,11 @@ class Embed(hk_module.Module):
     @property
     def embeddings(self) -> jax.Array:
         """``[V, D]`` the embedding table (created on first use)."""
-        return base.get_parameter(
+        table = base.get_parameter(
             "embeddings", [self.vocab_size, self.embed_dim], self._dtype, init=self.w_init
         )
+        hk_sharding.default_axes("embeddings", ("vocab", "embed"))
+        return table
 
     def __call__(
         self,

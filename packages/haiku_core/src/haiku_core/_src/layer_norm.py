@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from haiku_core._src import base
 from haiku_core._src import module as hk_module
+from haiku_core._src import sharding as hk_sharding
 from haiku_core._src.batch_norm import (
     NormAxisError,
     ScalarInputError,
@@ -235,8 +236,10 @@ class LayerNorm(hk_module.Module):
         shape = param_shape(inputs.shape, resolve_axes(self.param_axis, ndim, owner, wrap=True))
         if self.create_scale:
             scale = base.get_parameter("scale", shape, inputs.dtype, init=self.scale_init)
+            hk_sharding.default_axes("scale", hk_sharding.channel_axes(len(shape), "embed"))
         if self.create_offset:
             offset = base.get_parameter("offset", shape, inputs.dtype, init=self.offset_init)
+            hk_sharding.default_axes("offset", hk_sharding.channel_axes(len(shape), "embed"))
 
         eps = jax.lax.convert_element_type(self.eps, spread.dtype)
         factor = jax.lax.rsqrt(spread + eps)
@@ -405,6 +408,8 @@ class RMSNorm(hk_module.Module):
             if self.create_scale
             else 1.0
         )
+        if self.create_scale:
+            hk_sharding.default_axes("scale", hk_sharding.channel_axes(len(shape), "embed"))
         ms = jnp.mean(jnp.square(inputs), axis=axes, keepdims=True)
         eps = jax.lax.convert_element_type(self.eps, ms.dtype)
         return inputs * gain * jax.lax.rsqrt(ms + eps)

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from haiku_core._src import base
 from haiku_core._src import module as hk_module
+from haiku_core._src import sharding as hk_sharding
 from haiku_core._src import transform as hk_transform
 from haiku_core._src.base import ROOT_SCOPE, SCOPE
 
@@ -177,6 +178,8 @@ def layer_stack(
                 out = f(*carry, **layer_kwargs)
                 return ((out,) if single else tuple(out)), None
 
+            # Logical axis names recorded inside the body land on the stored paths.
+            body_fn = hk_sharding.stacked(body_fn, prefix, num_layers, tmap)
             inner = hk_transform.transform_with_state(body_fn)
 
             def place(stacked: Any) -> dict:
