@@ -978,9 +978,12 @@ class with_rng:
     """Context manager: ``next_rng_key`` draws from a new sequence seeded by ``key``.
 
     Example:
-      >>> # inside a transformed function
-      >>> # with hk.with_rng(jax.random.PRNGKey(0)):
-      >>> #     k = hk.next_rng_key()
+      >>> def f():
+      ...     with hk.with_rng(jax.random.PRNGKey(0)):
+      ...         return hk.next_rng_key()
+      >>> key = hk.transform(f).apply({}, None)  # no rng given to apply
+      >>> key.shape
+      (2,)
     """
 
     def __init__(self, key: jax.Array | int | None):

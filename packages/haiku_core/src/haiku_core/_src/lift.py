@@ -232,8 +232,16 @@ def lift(
       NonEmptyStateError: if ``init_fn`` returns ``(params, state)``.
 
     Example:
-      >>> # inner = hk.transform(g)
-      >>> # params = hk.lift(inner.init)(hk.next_rng_key(), x); inner.apply(params, None, x)
+      >>> inner = hk.transform(lambda x: hk.Linear(2)(x))
+      >>> def outer(x):
+      ...     params = hk.lift(inner.init, name="inner")(hk.next_rng_key(), x)
+      ...     return inner.apply(params, None, x)
+      >>> f = hk.transform(outer)
+      >>> params = f.init(jax.random.PRNGKey(0), jnp.ones([1, 3]))
+      >>> jax.tree_util.tree_map(jnp.shape, params)
+      {'inner/linear': {'b': (2,), 'w': (3, 2)}}
+      >>> f.apply(params, jax.random.PRNGKey(1), jnp.ones([1, 3])).shape  # outer draws a key
+      (1, 2)
     """
     lifted, _ = _make_lifted(init_fn, allow_reuse, name, "hk.lift", False)
     return lambda *a, **k: lifted(*a, **k)[0]

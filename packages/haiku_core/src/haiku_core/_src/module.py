@@ -803,7 +803,15 @@ def to_module(f: Callable[..., Any]) -> type[CallableModule]:
       function's ``__name__``) and calling them runs ``f``.
 
     Example:
-      >>> # Bias = hk.to_module(bias_fn); y = Bias(name="bias")(x)
+      >>> def bias_fn(x):
+      ...     return x + hk.get_parameter("b", x.shape[-1:], init=jnp.ones)
+      >>> Bias = hk.to_module(bias_fn)
+      >>> f = hk.transform(lambda x: Bias(name="bias")(x))
+      >>> params = f.init(jax.random.PRNGKey(0), jnp.zeros([3]))
+      >>> jax.tree_util.tree_map(jnp.shape, params)
+      {'bias': {'b': (3,)}}
+      >>> f.apply(params, None, jnp.zeros([3])).tolist()
+      [1.0, 1.0, 1.0]
     """
 
     class ToModuleWrapper(CallableModule):
@@ -841,7 +849,12 @@ class Deferred:
     deletes are forwarded to the target.
 
     Example:
-      >>> # d = Deferred(lambda: hk.Linear(3)); y = d(x)
+      >>> def f(x):
+      ...     d = hk.Deferred(lambda: hk.Linear(3))  # nothing built yet
+      ...     return d(x)  # builds the Linear, then calls it
+      >>> params = hk.transform(f).init(jax.random.PRNGKey(0), jnp.ones([1, 2]))
+      >>> jax.tree_util.tree_map(jnp.shape, params)
+      {'linear': {'b': (3,), 'w': (2, 3)}}
     """
 
     def __init__(self, factory: Callable[[], T], call_methods: Sequence[str] = ("__call__",)):

@@ -39,9 +39,11 @@ def transform_and_run(
       The wrapped function (or a decorator when ``f`` is None).
 
     Example:
-      >>> # @hk.testing.transform_and_run
-      >>> # def test_linear():
-      >>> #     assert hk.Linear(2)(jnp.ones([1, 3])).shape == (1, 2)
+      >>> @hk.testing.transform_and_run
+      ... def linear_output_shape():
+      ...     return hk.Linear(2)(jnp.ones([1, 3])).shape
+      >>> linear_output_shape()
+      (1, 2)
     """
     if f is None:
         return functools.partial(  # type: ignore[return-value]

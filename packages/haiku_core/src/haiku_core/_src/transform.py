@@ -261,7 +261,12 @@ def transform_with_state(f: Callable[..., Any]) -> TransformedWithState:
       ``apply(params, state, rng, *a, **k) -> (out, new_state)``.
 
     Example:
-      >>> # f = hk.transform_with_state(lambda x: hk.BatchNorm(True, True, 0.9)(x, True))
+      >>> f = hk.transform_with_state(lambda x: hk.BatchNorm(True, True, 0.9)(x, True))
+      >>> x = jnp.arange(6.0).reshape([3, 2])
+      >>> params, state = f.init(jax.random.PRNGKey(0), x)
+      >>> y, state = f.apply(params, state, None, x)
+      >>> y.shape, sorted(state)
+      ((3, 2), ['batch_norm/~/mean_ema', 'batch_norm/~/var_ema'])
     """
     _check_not_jax_wrapped(f, "hk.transform_with_state")
     if isinstance(f, (Transformed, TransformedWithState)):
@@ -312,8 +317,13 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
       ValueError: if ``apply_rng`` is False.
 
     Example:
-      >>> # f = hk.transform(lambda x: hk.Linear(3)(x))
-      >>> # params = f.init(jax.random.PRNGKey(0), x); y = f.apply(params, None, x)
+      >>> f = hk.transform(lambda x: hk.Linear(3)(x))
+      >>> x = jnp.ones([2, 4])
+      >>> params = f.init(jax.random.PRNGKey(0), x)
+      >>> jax.tree_util.tree_map(jnp.shape, params)
+      {'linear': {'b': (3,), 'w': (4, 3)}}
+      >>> f.apply(params, None, x).shape
+      (2, 3)
     """
     if not apply_rng:
         raise ValueError(
