@@ -80,7 +80,6 @@ RULES: list[tuple[str, str | None]] = [
     ("embed", "data"),
     ("mlp", "model"),
     ("heads", "model"),
-    ("kv", None),
     ("vocab", "model"),
     ("length", None),
     ("layers", None),
@@ -198,13 +197,13 @@ class ByteLM(hk.Module):
         x = hk.sharding.constrain(x, ("batch", "length", "embed"))
         causal = jnp.tril(jnp.ones((t, t), bool))[None, None, :, :]
         key_size = cfg.d_model // cfg.num_heads
-        out_init = hk.initializers.VarianceScaling(1.0 / cfg.num_layers)
+        attn_init = hk.initializers.VarianceScaling(1.0 / cfg.num_layers)
 
         @hk.layer_stack(cfg.num_layers, name="blocks")
         def block(x: jax.Array) -> jax.Array:
             h = hk.LayerNorm(-1, create_scale=True, create_offset=True, name="ln_attn")(x)
             attn = hk.MultiHeadAttention(
-                cfg.num_heads, key_size, w_init=out_init, model_size=cfg.d_model, name="attn"
+                cfg.num_heads, key_size, w_init=attn_init, model_size=cfg.d_model, name="attn"
             )
             x = x + attn(h, h, h, mask=causal)
             x = hk.sharding.constrain(x, ("batch", "length", "embed"))
