@@ -206,7 +206,7 @@ class _Args:
         return self._to_time_major(x)
 
     def param(self, name: str, x: Any, dtype: Any) -> jax.Array:
-        """A real scalar or ``[T, B]`` per-step parameter, returned as a ``[T, B]`` array."""
+        """A real scalar or ``[T, B]`` per-step parameter: a ``[]`` or time-major array."""
         shape = _shape(x)
         if len(shape) not in (0, 2):
             raise ShapeAssertionError(
@@ -221,7 +221,7 @@ class _Args:
         if len(shape) == 2:
             self._check_layout(name, x)
             return self._to_time_major(jnp.asarray(x, dtype))
-        return jnp.broadcast_to(jnp.asarray(x, dtype), (self.T, self.B))
+        return jnp.asarray(x, dtype)
 
     def _check_float(self, name: str, x: Any) -> None:
         if not jnp.issubdtype(_dtype(x), jnp.floating):
@@ -237,18 +237,33 @@ def _float_dtype(*xs: Any) -> Any:
     return dtype
 
 
-def _boundaries(
+def _flags(
     T: int, B: int, terminated: jax.Array | None, truncated: jax.Array | None
-) -> tuple[jax.Array, jax.Array]:
-    """Returns ``(term, cont)`` as ``[T, B]`` bools.
+) -> dict[str, jax.Array]:
+    """The ``[T, B]`` bool masks that cut the recurrences: ``term``, ``last`` and ``trunc``.
 
-    ``term``: no bootstrap at this step. ``cont``: the recurrence continues into ``t + 1``
-    (false on done steps and on the last step of the window).
+    ``term``: no bootstrap at this step; ``last``: the last step of the window; ``trunc``
+    (absent when ``truncated`` is None): the episode was cut after this step.
     """
-    term = jnp.zeros((T, B), bool) if terminated is None else terminated
-    done = term if truncated is None else term | truncated
-    last = jnp.broadcast_to((jnp.arange(T) == T - 1).reshape(T, 1), (T, B))
-    return term, ~(done | last)
+    flags = {
+        "term": jnp.zeros((T, B), bool) if terminated is None else terminated,
+        "last": jnp.broadcast_to((jnp.arange(T) == T - 1).reshape(T, 1), (T, B)),
+    }
+    if truncated is not None:
+        flags["trunc"] = truncated
+    return flags
+
+
+def _cont(x: dict[str, jax.Array]) -> jax.Array:
+    """True where the recurrence continues into ``t + 1`` (no episode or window end).
+
+    Coefficient functions call it on one time step of the masks: on CPU, combining the masks
+    inside the scan body is several times faster than scanning over a precomputed mask.
+    """
+    stop = x["term"] | x["last"]
+    if "trunc" in x:
+        stop = stop | x["trunc"]
+    return ~stop
 
 
 def _unread_on(term: jax.Array, x: jax.Array) -> jax.Array:
@@ -267,20 +282,41 @@ def _maybe_stop(x: jax.Array, stop: Any) -> jax.Array:
     return jax.lax.select(jnp.asarray(stop, bool), jax.lax.stop_gradient(x), x)
 
 
-def _solve(a: jax.Array, b: jax.Array, method: Any, unroll: Any, fn: str) -> jax.Array:
-    """``x_t = b_t + a_t x_{t+1}`` over ``[T, B]``; ``x_T`` is irrelevant (``a_{T-1} = 0``)."""
-    init = jnp.zeros(b.shape[1:], b.dtype)
-    return scan.linear_recurrence_reverse(a, b, init, method=method, unroll=unroll, fn=fn)
+def _solve(
+    coefficients: Any, inputs: dict[str, jax.Array], dtype: Any, method: Any, unroll: Any, fn: str
+) -> jax.Array:
+    """Solves ``x_t = b_t + a_t x_{t+1}`` over ``[T, B]`` with ``(a_t, b_t) = coefficients(x)``.
+
+    ``inputs`` maps names to ``[T, B]`` arrays or ``[]`` scalars; ``coefficients`` receives
+    the same names, one time step of each array (or all of them, for long horizons and the
+    associative solver) and the scalars unchanged. Every caller sets ``a_{T-1} = 0``, so the
+    value after the window (``x_T``) is never used.
+    """
+    per_step = {k: v for k, v in inputs.items() if jnp.ndim(v) > 0}
+    constants = {k: v for k, v in inputs.items() if jnp.ndim(v) == 0}
+    init = jnp.zeros(per_step["term"].shape[1:], dtype)
+    return scan.affine_recurrence_reverse(
+        lambda x: coefficients({**constants, **x}),
+        per_step,
+        init,
+        method=method,
+        unroll=unroll,
+        fn=fn,
+    )
 
 
-def _lambda_core(r, v_tp1, discount, lam, term, cont, method, unroll, fn):
-    """Episode-aware lambda-returns of time-major ``[T, B]`` inputs."""
-    zero = jnp.zeros((), r.dtype)
-    gd = jnp.where(term, zero, discount)
-    lam_eff = jnp.where(cont, lam, zero)
-    a = gd * lam_eff
-    b = r + gd * (1.0 - lam_eff) * v_tp1
-    return _solve(a, b, method, unroll, fn)
+def _lambda_coefficients(x: dict[str, jax.Array]) -> tuple[jax.Array, jax.Array]:
+    # G_t = r_t + [not term] g_t ((1 - l_t) v_t + l_t G_{t+1}), with l_t = 0 where cut.
+    zero = jnp.zeros((), x["r"].dtype)
+    lam = jnp.where(_cont(x), x["lam"], zero)
+    boot = jnp.where(x["term"], zero, x["g"] * (1.0 - lam) * x["v"])
+    return x["g"] * lam, x["r"] + boot
+
+
+def _lambda_core(r, v_tp1, discount, lam, flags, method, unroll, fn):
+    """Episode-aware lambda-returns of time-major ``[T, B]`` inputs (scalars allowed)."""
+    inputs = dict(r=r, v=v_tp1, g=discount, lam=lam, **flags)
+    return _solve(_lambda_coefficients, inputs, r.dtype, method, unroll, fn)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -334,11 +370,11 @@ def discounted_returns(
     v = args.seq("v_tp1", v_tp1)
     dtype = _float_dtype(r, v, discount_t)
     g = args.param("discount_t", discount_t, dtype)
-    term, cont = _boundaries(
+    flags = _flags(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
-    r, v = r.astype(dtype), _unread_on(term, v.astype(dtype))
-    out = _lambda_core(r, v, g, jnp.ones_like(g), term, cont, method, unroll, fn)
+    r, v = r.astype(dtype), v.astype(dtype)
+    out = _lambda_core(r, v, g, jnp.ones((), dtype), flags, method, unroll, fn)
     return args.from_time_major(_maybe_stop(out, stop_target_gradients))
 
 
@@ -394,11 +430,11 @@ def lambda_returns(
     dtype = _float_dtype(r, v, discount_t, lambda_)
     g = args.param("discount_t", discount_t, dtype)
     lam = args.param("lambda_", lambda_, dtype)
-    term, cont = _boundaries(
+    flags = _flags(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
-    r, v = r.astype(dtype), _unread_on(term, v.astype(dtype))
-    out = _lambda_core(r, v, g, lam, term, cont, method, unroll, fn)
+    r, v = r.astype(dtype), v.astype(dtype)
+    out = _lambda_core(r, v, g, lam, flags, method, unroll, fn)
     return args.from_time_major(_maybe_stop(out, stop_target_gradients))
 
 
@@ -452,13 +488,14 @@ def n_step_returns(
     dtype = _float_dtype(r, v, discount_t, lambda_)
     g = args.param("discount_t", discount_t, dtype)
     lam = args.param("lambda_", lambda_, dtype)
-    term, cont = _boundaries(
+    flags = _flags(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
+    term = flags["term"]
     r, v = r.astype(dtype), _unread_on(term, v.astype(dtype))
     zero = jnp.zeros((), dtype)
-    gd = jnp.where(term, zero, g)
-    lam_eff = jnp.where(cont, lam, zero)
+    gd = jnp.where(term, zero, jnp.broadcast_to(g, (args.T, args.B)))
+    lam_eff = jnp.where(_cont(flags), jnp.broadcast_to(lam, (args.T, args.B)), zero)
     # Steps past the end of the rollout are never reached (the last step has lam_eff = 0);
     # padding with zeros keeps every shifted view [T, B].
     pad = n - 1
@@ -535,14 +572,18 @@ def gae(
     dtype = _float_dtype(r, v, v_next, discount_t, lambda_)
     g = args.param("discount_t", discount_t, dtype)
     lam = args.param("lambda_", lambda_, dtype)
-    term, cont = _boundaries(
+    flags = _flags(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
-    r, v, v_next = r.astype(dtype), v.astype(dtype), _unread_on(term, v_next.astype(dtype))
-    zero = jnp.zeros((), dtype)
-    delta = r + jnp.where(term, zero, g) * v_next - v
-    a = jnp.where(cont, g * lam, zero)
-    out = _solve(a, delta, method, unroll, fn)
+    r, v, v_next = r.astype(dtype), v.astype(dtype), v_next.astype(dtype)
+
+    def coefficients(x):
+        zero = jnp.zeros((), dtype)
+        delta = x["r"] + jnp.where(x["term"], zero, x["g"] * x["v_next"]) - x["v"]
+        return jnp.where(_cont(x), x["g"] * x["lam"], zero), delta
+
+    inputs = dict(r=r, v=v, v_next=v_next, g=g, lam=lam, **flags)
+    out = _solve(coefficients, inputs, dtype, method, unroll, fn)
     return args.from_time_major(_maybe_stop(out, stop_target_gradients))
 
 
@@ -598,11 +639,11 @@ def td_lambda_errors(
     dtype = _float_dtype(r, v, v_next, discount_t, lambda_)
     g = args.param("discount_t", discount_t, dtype)
     lam = args.param("lambda_", lambda_, dtype)
-    term, cont = _boundaries(
+    flags = _flags(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
-    r, v, v_next = r.astype(dtype), v.astype(dtype), _unread_on(term, v_next.astype(dtype))
-    returns = _lambda_core(r, v_next, g, lam, term, cont, method, unroll, fn)
+    r, v, v_next = r.astype(dtype), v.astype(dtype), v_next.astype(dtype)
+    returns = _lambda_core(r, v_next, g, lam, flags, method, unroll, fn)
     return args.from_time_major(_maybe_stop(returns, stop_target_gradients) - v)
 
 
@@ -667,11 +708,11 @@ def peng_q_lambda_returns(
     dtype = _float_dtype(r, q, discount_t, lambda_)
     g = args.param("discount_t", discount_t, dtype)
     lam = args.param("lambda_", lambda_, dtype)
-    term, cont = _boundaries(
+    flags = _flags(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
-    r, q = r.astype(dtype), _unread_on(term, q.astype(dtype))
-    out = _lambda_core(r, jnp.max(q, axis=-1), g, lam, term, cont, method, unroll, fn)
+    r, q = r.astype(dtype), q.astype(dtype)
+    out = _lambda_core(r, jnp.max(q, axis=-1), g, lam, flags, method, unroll, fn)
     return args.from_time_major(_maybe_stop(out, stop_target_gradients))
 
 
@@ -735,16 +776,17 @@ def watkins_q_lambda_returns(
     dtype = _float_dtype(r, q, discount_t, lambda_)
     g = args.param("discount_t", discount_t, dtype)
     lam = args.param("lambda_", lambda_, dtype)
-    term, cont = _boundaries(
+    flags = _flags(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
-    r, q = r.astype(dtype), _unread_on(term, q.astype(dtype))
+    r, q = r.astype(dtype), q.astype(dtype)
     v_next = jnp.max(q, axis=-1)
-    # Actions after an episode or window end are never read (they may be padding).
-    a = jnp.where(cont, a, jnp.zeros((), a.dtype))
+    # Actions after an episode or window end only feed a trace that is cut there; clipping
+    # keeps padding (e.g. -1 or A) from reading outside the action axis.
+    a = jnp.clip(a, 0, q.shape[-1] - 1)
     q_a = jnp.take_along_axis(q, a[..., None], axis=-1)[..., 0]
     lam = jnp.where(q_a >= v_next, lam, jnp.zeros((), dtype))
-    out = _lambda_core(r, v_next, g, lam, term, cont, method, unroll, fn)
+    out = _lambda_core(r, v_next, g, lam, flags, method, unroll, fn)
     return args.from_time_major(_maybe_stop(out, stop_target_gradients))
 
 
@@ -827,22 +869,27 @@ def vtrace(
     dtype = _float_dtype(v, v_next, r, rho, discount_t, lambda_)
     g = args.param("discount_t", discount_t, dtype)
     lam = args.param("lambda_", lambda_, dtype)
-    term, cont = _boundaries(
+    flags = _flags(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
     v, v_next, r, rho = (x.astype(dtype) for x in (v, v_next, r, rho))
-    v_next = _unread_on(term, v_next)
     zero = jnp.zeros((), dtype)
-    gd = jnp.where(term, zero, g)
-    rho_bar = jnp.minimum(jnp.asarray(clip_rho_threshold, dtype), rho)
-    c = lam * jnp.minimum(jnp.ones((), dtype), rho)
-    delta = r + gd * v_next - v
-    err = _solve(jnp.where(cont, g * c, zero), rho_bar * delta, method, unroll, fn)
+
+    def coefficients(x):
+        # err_t = rho_bar_t delta_t + g_t c_t err_{t+1}, cut at episode and window ends.
+        trace = x["lam"] * jnp.minimum(jnp.ones((), dtype), x["rho"])
+        delta = x["r"] + jnp.where(x["term"], zero, x["g"] * x["v_next"]) - x["v"]
+        rho_bar = jnp.minimum(x["clip"], x["rho"])
+        return jnp.where(_cont(x), x["g"] * trace, zero), rho_bar * delta
+
+    inputs = dict(r=r, v=v, v_next=v_next, rho=rho, g=g, lam=lam, **flags)
+    inputs["clip"] = jnp.asarray(clip_rho_threshold, dtype)
+    err = _solve(coefficients, inputs, dtype, method, unroll, fn)
     vs = _maybe_stop(err + v, stop_target_gradients)
     errors = vs - v
     vs_next = jnp.concatenate([vs[1:], jnp.zeros((1, args.B), dtype)])
-    q_boot = jnp.where(cont, lam * vs_next + (1.0 - lam) * v_next, v_next)
-    q_estimate = _maybe_stop(r + gd * q_boot, stop_target_gradients)
+    q_boot = jnp.where(_cont(flags), lam * vs_next + (1.0 - lam) * v_next, v_next)
+    q_estimate = _maybe_stop(r + jnp.where(flags["term"], zero, g * q_boot), stop_target_gradients)
     pg_rho = jnp.minimum(jnp.asarray(clip_pg_rho_threshold, dtype), rho)
     pg_advantage = _maybe_stop(pg_rho * (q_estimate - v), stop_target_gradients)
     return VTraceOutput(
@@ -931,25 +978,37 @@ def retrace(
     dtype = _float_dtype(r, q, q_next, pi, mu, discount_t, lambda_)
     g = args.param("discount_t", discount_t, dtype)
     lam = args.param("lambda_", lambda_, dtype)
-    term, cont = _boundaries(
+    flags = _flags(
         args.T, args.B, args.flag("terminated", terminated), args.flag("truncated", truncated)
     )
     r, q, q_next, pi, mu = (x.astype(dtype) for x in (r, q, q_next, pi, mu))
-    q_next, pi = _unread_on(term, q_next), _unread_on(term, pi)
+    q_next, pi = _unread_on(flags["term"], q_next), _unread_on(flags["term"], pi)
 
     def pick(x: jax.Array, idx: jax.Array) -> jax.Array:
         return jnp.take_along_axis(x, idx[..., None], axis=-1)[..., 0]
 
     zero = jnp.zeros((), dtype)
-    gd = jnp.where(term, zero, g)
-    expected = jnp.sum(pi * q_next, axis=-1)
-    # The next action and its behaviour probability are never read after an episode or window
-    # end (they may be padding there): replace them before they can produce NaNs.
-    a_next = jnp.where(cont, a_next, jnp.zeros((), a_next.dtype))
-    mu = jnp.where(cont, mu, jnp.ones((), dtype))
-    trace = lam * jnp.minimum(jnp.ones((), dtype), pick(pi, a_next) / (mu + eps))
-    trace = jnp.where(cont, trace, zero)
-    b = r + gd * (expected - trace * pick(q_next, a_next))
-    returns = _solve(gd * trace, b, method, unroll, fn)
+    # The next action and its behaviour probability only feed a trace that is cut after an
+    # episode or window end; there they may be padding, which must not produce NaNs.
+    a_next = jnp.clip(a_next, 0, q.shape[-1] - 1)
+
+    def coefficients(x):
+        cont = _cont(x)
+        ratio = x["pi_a"] / (jnp.where(cont, x["mu"], jnp.ones((), dtype)) + eps)
+        trace = jnp.where(cont, x["lam"] * jnp.minimum(jnp.ones((), dtype), ratio), zero)
+        boot = jnp.where(x["term"], zero, x["g"] * (x["expected"] - trace * x["q_a"]))
+        return x["g"] * trace, x["r"] + boot
+
+    inputs = dict(
+        r=r,
+        expected=jnp.sum(pi * q_next, axis=-1),
+        q_a=pick(q_next, a_next),
+        pi_a=pick(pi, a_next),
+        mu=mu,
+        g=g,
+        lam=lam,
+        **flags,
+    )
+    returns = _solve(coefficients, inputs, dtype, method, unroll, fn)
     returns = _maybe_stop(returns, stop_target_gradients)
     return args.from_time_major(returns - pick(q, a))
