@@ -40,7 +40,7 @@ from typing import Any
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import AbstractMesh, Mesh, NamedSharding, PartitionSpec
 
 from haiku_core._src import base
 
@@ -62,6 +62,8 @@ __all__ = [
 #: Logical names of a parameter's (or activation's) axes, one entry per axis;
 #: ``None`` marks an axis that is never sharded.
 LogicalAxes = tuple[str | None, ...]
+#: A device mesh, or an ``AbstractMesh`` (axis sizes only) where only sizes are needed.
+AnyMesh = Mesh | AbstractMesh
 #: ``(logical_name, mesh_axis | tuple_of_mesh_axes | None)`` pairs, first match wins.
 LogicalRules = Sequence[tuple[str, str | tuple[str, ...] | None]]
 
@@ -81,7 +83,9 @@ _tls = _Local()
 
 # A jax.jit-cache-sensitive context (``jax.make_user_context``, where this JAX has it):
 # entering use_rules / logical_axes changes its value, so a function traced (and cached)
-# outside the block is traced again inside it, and vice versa. Created on first use.
+# outside the block is traced again inside it, and vice versa. Created on first use (so
+# importing haiku_core adds nothing to JAX's config); a function traced before that first
+# use is traced once more afterwards.
 _cache_key_lock = threading.Lock()
 _cache_key_ctx: list[Any] = []
 _record_counter = iter(range(1, 2**62))
@@ -198,18 +202,8 @@ def channel_axes(rank: int, name: str) -> LogicalAxes:
     return (*(None,) * (rank - 1), name) if rank else ()
 
 
-def stacked(fn: Callable, prefix: str, num_layers: int, tmap: Any) -> Callable:
-    """Wraps a layer_stack body so annotations inside it land on the stacked paths.
-
-    Without ``tmap`` the stacked parameters live under ``prefix + inner_path`` and gain a
-    leading ``"layers"`` axis; with a transparency map each layer's parameters are stored
-    unstacked under ``prefix + tmap.stacked_to_flat(inner_path, i)``.
-    """
-
-    def mapper(path: str) -> list[tuple[str, LogicalAxes]]:
-        if tmap is None:
-            return [(prefix + path, ("layers",))]
-        return [(prefix + tmap.stacked_to_flat(path, i), ()) for i in range(num_layers)]
+def _with_mapper(fn: Callable, mapper: Callable[[str], list[tuple[str, LogicalAxes]]]) -> Callable:
+    """Wraps ``fn`` so that annotations recorded while it runs go through ``mapper``."""
 
     @functools.wraps(fn)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -223,6 +217,28 @@ def stacked(fn: Callable, prefix: str, num_layers: int, tmap: Any) -> Callable:
             rec.mappers.pop()
 
     return wrapped
+
+
+def stacked(fn: Callable, prefix: str, num_layers: int, tmap: Any) -> Callable:
+    """Wraps a layer_stack body so annotations inside it land on the stacked paths.
+
+    Without ``tmap`` the stacked parameters live under ``prefix + inner_path`` and gain a
+    leading ``"layers"`` axis; with a transparency map each layer's parameters are stored
+    unstacked under ``prefix + tmap.stacked_to_flat(inner_path, i)``.
+    """
+
+    def mapper(path: str) -> list[tuple[str, LogicalAxes]]:
+        if tmap is None:
+            return [(prefix + path, ("layers",))]
+        return [(prefix + tmap.stacked_to_flat(path, i), ()) for i in range(num_layers)]
+
+    return _with_mapper(fn, mapper)
+
+
+def prefixed(fn: Callable, prefix: str) -> Callable:
+    """Wraps an inner transform's function (e.g. a lifted ``init``) whose parameters the
+    outer transform stores under ``prefix + inner_path``; annotations follow them."""
+    return _with_mapper(fn, lambda path: [(prefix + path, ())])
 
 
 # ----------------------------------------------------------------------------- tree helpers
@@ -288,7 +304,7 @@ def _check_spec(
     path: str,
     shape: tuple[int, ...],
     spec: PartitionSpec,
-    mesh: Mesh | None,
+    mesh: AnyMesh | None,
     origin: str = "",
 ) -> None:
     """Raises ValueError naming ``path`` if ``spec`` cannot lay out ``shape`` on ``mesh``."""
@@ -335,7 +351,7 @@ def specs_from_rules(
     tree: Any,
     rules: Sequence[tuple[str, PartitionSpec | None]],
     *,
-    mesh: Mesh | None = None,
+    mesh: AnyMesh | None = None,
     strict: bool = True,
 ) -> Any:
     """Maps each parameter to a PartitionSpec by regex rules over its path.
@@ -349,7 +365,8 @@ def specs_from_rules(
       tree: params (arrays, ``jax.ShapeDtypeStruct``s or NumPy arrays), e.g. the result
         of ``init``, of ``jax.eval_shape(init, ...)`` or a loaded dm-haiku checkpoint.
       rules: ordered ``(regex, PartitionSpec)`` pairs; ``None`` means ``PartitionSpec()``.
-      mesh: when given, every named mesh axis must exist in it and divide its dimension.
+      mesh: when given (a ``Mesh`` or an ``AbstractMesh``), every named mesh axis must
+        exist in it and divide its dimension.
       strict: when True, a parameter that no rule matches, and a rule that matches no
         parameter, are errors; when False, unmatched parameters get ``PartitionSpec()``.
 
@@ -547,7 +564,7 @@ def _resolve(
     path: str,
     axes: LogicalAxes | None,
     rules: tuple[tuple[str, tuple[str, ...] | None], ...],
-    mesh: Mesh | None,
+    mesh: AnyMesh | None,
 ) -> PartitionSpec:
     """Logical names -> PartitionSpec (first rule per name; a reused mesh axis is dropped)."""
     if axes is None:
@@ -586,7 +603,7 @@ def logical_to_specs(
     logical_tree: Any,
     rules: LogicalRules,
     *,
-    mesh: Mesh | None = None,
+    mesh: AnyMesh | None = None,
     shapes: Any = None,
 ) -> Any:
     """Maps logical axis names to PartitionSpecs with Flax/MaxText-style rules.
@@ -873,6 +890,17 @@ def constrain(x: jax.Array, logical_axes: LogicalAxes) -> jax.Array:
 # ----------------------------------------------------------------------------- summary
 
 
+def _fmt_spec(spec: PartitionSpec) -> str:
+    """``P(None, 'model')``, ``P(('data', 'model'))``: a spec as one short cell."""
+
+    def entry(e: Any) -> str:
+        if isinstance(e, tuple):
+            return "(" + ", ".join(repr(a) for a in e) + ")"
+        return repr(e) if isinstance(e, str) else str(e)
+
+    return "P(" + ", ".join(entry(e) for e in spec) + ")"
+
+
 def _human(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
@@ -881,7 +909,7 @@ def _human(n: float) -> str:
     return f"{n} B"
 
 
-def summary(params: Any, specs: Any = None, *, mesh: Mesh | None = None) -> str:
+def summary(params: Any, specs: Any = None, *, mesh: AnyMesh | None = None) -> str:
     """A table of parameters with their shape, dtype, spec and bytes per device.
 
     The spec and per-device bytes come from the arrays themselves when they are sharded
@@ -951,7 +979,7 @@ def summary(params: Any, specs: Any = None, *, mesh: Mesh | None = None) -> str:
                 dev_bytes = None
                 known = False
             computed_max += dev_bytes or 0
-        spec_txt = "P()" if spec is None else str(spec).replace("PartitionSpec", "P")
+        spec_txt = _fmt_spec(_as_spec("hk.sharding.summary", "spec", spec))
         rows.append(
             (
                 _path_str(keys),
@@ -980,3 +1008,8 @@ def summary(params: Any, specs: Any = None, *, mesh: Mesh | None = None) -> str:
         for r in [header, *rows]
     ]
     return "\n".join(lines)
+
+
+from haiku_core._src.utils import set_public_module  # noqa: E402
+
+set_public_module(globals(), __all__, "haiku_core.sharding")
