@@ -74,8 +74,6 @@ __all__ = [
     "watkins_q_lambda_returns",
 ]
 
-_PREFIX = "rlax_core.batched."
-
 
 class BoundaryFlagError(DtypeAssertionError, ValueError):
     """A ``terminated`` / ``truncated`` flag array that is not boolean.
@@ -364,7 +362,7 @@ def discounted_returns(
       ...       terminated=jnp.array([[False], [True], [False]])).ravel())
       [1.5 1.  6. ]
     """
-    fn = _PREFIX + "discounted_returns"
+    fn = "rlax_core.batched.discounted_returns"
     args = _Args(fn, time_axis, "r_t", r_t)
     r = args.seq("r_t", r_t)
     v = args.seq("v_tp1", v_tp1)
@@ -423,7 +421,7 @@ def lambda_returns(
       ...       truncated=jnp.array([[False], [True], [False]])).ravel())
       [2. 2. 2.]
     """
-    fn = _PREFIX + "lambda_returns"
+    fn = "rlax_core.batched.lambda_returns"
     args = _Args(fn, time_axis, "r_t", r_t)
     r = args.seq("r_t", r_t)
     v = args.seq("v_tp1", v_tp1)
@@ -478,7 +476,7 @@ def n_step_returns(
       >>> print(n_step_returns(jnp.ones((4, 1)), jnp.full((4, 1), 8.0), 0.5, n=2).ravel())
       [3.5 3.5 3.5 5. ]
     """
-    fn = _PREFIX + "n_step_returns"
+    fn = "rlax_core.batched.n_step_returns"
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ValueError(f"{fn}: `n` must be a static int >= 1, got {n!r}.")
     n = int(n)
@@ -564,7 +562,7 @@ def gae(
       >>> print(adv.ravel())
       [2. 2.]
     """
-    fn = _PREFIX + "gae"
+    fn = "rlax_core.batched.gae"
     args = _Args(fn, time_axis, "r_t", r_t)
     r = args.seq("r_t", r_t)
     v = args.seq("v_t", v_t)
@@ -631,7 +629,7 @@ def td_lambda_errors(
       ...       0.5, 0.5).ravel())
       [1. 1.]
     """
-    fn = _PREFIX + "td_lambda_errors"
+    fn = "rlax_core.batched.td_lambda_errors"
     args = _Args(fn, time_axis, "r_t", r_t)
     r = args.seq("r_t", r_t)
     v = args.seq("v_t", v_t)
@@ -701,7 +699,7 @@ def peng_q_lambda_returns(
       >>> print(peng_q_lambda_returns(jnp.ones((2, 1)), q_tp1, 0.5, 0.5).ravel())
       [2.25 2.  ]
     """
-    fn = _PREFIX + "peng_q_lambda_returns"
+    fn = "rlax_core.batched.peng_q_lambda_returns"
     args = _Args(fn, time_axis, "r_t", r_t)
     r = args.seq("r_t", r_t)
     q = args.seq_actions("q_tp1", q_tp1)
@@ -768,7 +766,7 @@ def watkins_q_lambda_returns(
       >>> print(watkins_q_lambda_returns(jnp.ones((2, 1)), q_tp1, a_tp1, 0.5, 0.5).ravel())
       [2.5 2. ]
     """
-    fn = _PREFIX + "watkins_q_lambda_returns"
+    fn = "rlax_core.batched.watkins_q_lambda_returns"
     args = _Args(fn, time_axis, "r_t", r_t)
     r = args.seq("r_t", r_t)
     q = args.seq_actions("q_tp1", q_tp1)
@@ -860,7 +858,7 @@ def vtrace(
       >>> print(out.errors.ravel(), out.q_estimate.ravel())
       [1.5 1. ] [1.5 1. ]
     """
-    fn = _PREFIX + "vtrace"
+    fn = "rlax_core.batched.vtrace"
     args = _Args(fn, time_axis, "v_t", v_t)
     v = args.seq("v_t", v_t)
     v_next = args.seq("v_tp1", v_tp1)
@@ -965,7 +963,7 @@ def retrace(
       ...               jnp.full((2, 1, 2), 0.5), jnp.full((2, 1), 0.5), 1.0).ravel())
       [1.75 1.5 ]
     """
-    fn = _PREFIX + "retrace"
+    fn = "rlax_core.batched.retrace"
     args = _Args(fn, time_axis, "r_t", r_t)
     r = args.seq("r_t", r_t)
     q = args.seq_actions("q_t", q_t)
