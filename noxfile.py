@@ -19,6 +19,7 @@ Quick reference (run from the repository root)::
     nox -s compat                          # opt-in: side by side with upstream dm-haiku / rlax
     nox -s bench                           # benchmarks vs upstream and peers
     nox -s demo                            # the main job: the demo examples
+    nox -s docs                            # docs site (sphinx -W, offline) + docs tests
 
 Every test session installs the package under test as a *built wheel* (never editable)
 into a venv that holds only that package, its runtime dependencies, ``shared_testing``
@@ -323,3 +324,17 @@ def tests_examples(session: nox.Session) -> None:
         *session.posargs,
         env=ns.base_test_env("cpu"),
     )
+
+
+# --------------------------------------------------------------------------- docs
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Docs site: sphinx-build -W --keep-going into docs/_build/html, then docs/tests.
+
+    Logic in ``tools/docs_nox.py``; pinned requirements in ``docs/requirements.txt``.
+    """
+    from tools import docs_nox
+
+    docs_nox.run_docs_session(session)
