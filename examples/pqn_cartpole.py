@@ -48,8 +48,8 @@ def q_network(obs: jax.Array, hidden: int = 128) -> jax.Array:
 
 
 class Config(NamedTuple):
-    num_envs: int = 32
-    num_steps: int = 64
+    num_envs: int = 64
+    num_steps: int = 32
     total_steps: int = 500_000
     epochs: int = 4
     minibatches: int = 16
@@ -85,7 +85,10 @@ def make_train(cfg: Config):
     net = hk.without_apply_rng(hk.transform(q_network))
     updates_per_run = cfg.total_steps // (cfg.num_envs * cfg.num_steps)
     batch = cfg.num_envs * cfg.num_steps
-    opt = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.radam(cfg.lr))
+    # The learning rate decays linearly to 0, which keeps the greedy policy from drifting
+    # away from a solution late in training (there is no target network to anchor it).
+    lr = optax.linear_schedule(cfg.lr, 0.0, updates_per_run * cfg.epochs * cfg.minibatches)
+    opt = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.radam(lr))
     epsilon = optax.linear_schedule(
         cfg.eps_start, cfg.eps_end, max(1, int(cfg.eps_decay_fraction * updates_per_run))
     )
