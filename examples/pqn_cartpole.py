@@ -11,8 +11,8 @@ vectorised environments, with no replay buffer and no target network:
   ``rlax.batched.peng_q_lambda_returns``, bootstrapping from ``max_a Q`` of the next
   observation. Terminated steps do not bootstrap; truncated ones (the 500-step limit)
   bootstrap from the final observation before the auto-reset and cut the trace;
-* several epochs of shuffled minibatch regression on those targets (optax radam,
-  gradient clipping).
+* several epochs of shuffled minibatch regression on those targets (optax radam with
+  gradient clipping and a learning rate decaying linearly to 0).
 
 Everything (environment, rollouts, targets, updates, greedy evaluation) runs inside
 ``jax.jit``; Python only drives a progress bar between chunks of updates.
