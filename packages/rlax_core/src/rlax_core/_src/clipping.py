@@ -8,6 +8,9 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar, cast
+
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
@@ -47,7 +50,15 @@ def huber_loss(x: ArrayLike, delta: float = 1.0) -> jax.Array:
     return 0.5 * quadratic**2 + delta * linear
 
 
-@jax.custom_vjp
+_R = TypeVar("_R")
+
+
+def _custom_vjp(fun: Callable[..., _R]) -> jax.custom_vjp[_R]:
+    """``jax.custom_vjp`` with its return type spelled out for type checkers."""
+    return cast("jax.custom_vjp[_R]", jax.custom_vjp(fun))
+
+
+@_custom_vjp
 def clip_gradient(x: ArrayLike, gradient_min: float, gradient_max: float) -> jax.Array:
     """Identity in the forward pass; clips the incoming gradient in the backward pass.
 

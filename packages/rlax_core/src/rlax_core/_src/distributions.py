@@ -186,7 +186,7 @@ def categorical_sample(key: ArrayLike, probs: ArrayLike) -> jax.Array:
     return _categorical_draw(key, jnp.log(p), p)
 
 
-def softmax(temperature=1.0) -> DiscreteDistribution:
+def softmax(temperature: float = 1.0) -> DiscreteDistribution:
     """Tempered softmax (Boltzmann) policy over logits.
 
     ``pi(a) = exp(l_a / temperature) / sum_b exp(l_b / temperature)``.
@@ -293,7 +293,7 @@ def _epsilon_greedy_probs(preferences: jax.Array, epsilon: Any) -> tuple[jax.Arr
     return _probs_distribution((1 - epsilon) * greedy_weights + epsilon * uniform)
 
 
-def epsilon_greedy(epsilon=None) -> DiscreteDistribution:
+def epsilon_greedy(epsilon: ArrayLike | None = None) -> DiscreteDistribution:
     """Epsilon-greedy policy: greedy w.p. ``1 - epsilon``, uniform w.p. ``epsilon``.
 
     Args:
@@ -332,7 +332,9 @@ def epsilon_greedy(epsilon=None) -> DiscreteDistribution:
     return DiscreteDistribution(sample_fn, probs_fn, logprob_fn, entropy_fn, None)
 
 
-def clipped_entropy_softmax(temperature=1.0, entropy_clip=1.0) -> DiscreteDistribution:
+def clipped_entropy_softmax(
+    temperature: float = 1.0, entropy_clip: float = 1.0
+) -> DiscreteDistribution:
     """Softmax policy whose entropy is capped at ``entropy_clip * log(A)``.
 
     Useful as an entropy bonus that stops pushing once the policy is close to uniform.
@@ -424,7 +426,7 @@ def _require_sigma(fn: str, sigma: Any) -> jax.Array:
     return jnp.asarray(sigma)
 
 
-def gaussian_diagonal(sigma=None) -> ContinuousDistribution:
+def gaussian_diagonal(sigma: ArrayLike | None = None) -> ContinuousDistribution:
     """Diagonal Gaussian policy ``N(mu, diag(sigma^2))`` over the last axis.
 
     Args:
@@ -485,7 +487,7 @@ def gaussian_diagonal(sigma=None) -> ContinuousDistribution:
     )
 
 
-def squashed_gaussian(sigma_min=-4, sigma_max=0.0) -> ContinuousDistribution:
+def squashed_gaussian(sigma_min: float = -4, sigma_max: float = 0.0) -> ContinuousDistribution:
     """Tanh-squashed diagonal Gaussian, rescaled to a bounded action spec.
 
     ``mu`` goes through ``tanh``; ``sigma`` through

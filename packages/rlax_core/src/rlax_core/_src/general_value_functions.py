@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -52,8 +54,8 @@ def pixel_control_rewards(observations: ArrayLike, cell_size: int) -> jax.Array:
 
 
 def feature_control_rewards(
-    features: ArrayLike, cumulant_type="absolute_change", discount=None
-) -> jax.Array:
+    features: ArrayLike, cumulant_type: str = "absolute_change", discount: ArrayLike | None = None
+) -> jax.Array | np.ndarray:
     """Feature-control pseudo-rewards, one per feature.
 
     ``cumulant_type`` selects the cumulant for ``f = features``:
@@ -91,7 +93,9 @@ def feature_control_rewards(
         checks.check_rank(fn, features=(features, 2))
         checks.check_type(fn, features=(features, "float"))
     # NumPy input stays NumPy (dtype kept) where only slicing and arithmetic are involved.
-    f = features if hasattr(features, "shape") else jnp.asarray(features)
+    f = cast(
+        "jax.Array | np.ndarray", features if hasattr(features, "shape") else jnp.asarray(features)
+    )
     if cumulant_type == "feature":
         return f[1:]
     if cumulant_type == "absolute_change":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
@@ -11,7 +12,7 @@ from rlax_core._src.tree_util import checks_raise_assertion_errors
 _FIRST, _MID, _LAST = 0, 1, 2
 
 
-def fix_step_type_on_interruptions(step_type: ArrayLike):
+def fix_step_type_on_interruptions(step_type: ArrayLike) -> jax.Array:
     """Marks as LAST every MID step that is immediately followed by a FIRST step.
 
     When an episode is interrupted (e.g. a time limit or actor restart) the stream goes

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.core as jax_core
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
@@ -72,7 +73,7 @@ def extract_subsequences(
     batch = starts.shape[0]
     time_idx = jnp.arange(subsequence_len, dtype=jnp.int32)[:, None, None] + starts[None]
     batch_idx = jnp.arange(batch)[None, :, None]  # [1, B', 1]
-    if isinstance(trajectories, np.ndarray) and not isinstance(time_idx, jax.core.Tracer):
+    if isinstance(trajectories, np.ndarray) and not isinstance(time_idx, jax_core.Tracer):
         return trajectories[np.asarray(time_idx), np.asarray(batch_idx)]
     return jnp.asarray(trajectories)[time_idx, batch_idx]
 

@@ -6,11 +6,12 @@ Each leaf is summarised by scalars: the EMA of its mean and of its mean square, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from rlax_core._src.tree_util import MappingMixin, mappable_dataclass
 
@@ -64,7 +65,7 @@ class EmaState(MappingMixin):
 
 
 def create_ema(
-    decay=0.999, pmean_axis_name=None
+    decay: ArrayLike = 0.999, pmean_axis_name: Hashable | None = None
 ) -> tuple[Callable[[Any], EmaState], Callable[[Any, EmaState], tuple[EmaMoments, EmaState]]]:
     """Builds ``(init_state, update_moments)`` tracking the moments of every leaf of a tree.
 

@@ -49,7 +49,7 @@ def per_step(x: ArrayLike, like: jax.Array) -> jax.Array:
     return jnp.ones_like(like) * x
 
 
-def maybe_stop_gradient(x: ArrayLike, stop: bool) -> jax.Array:
+def maybe_stop_gradient(x: ArrayLike, stop: bool | ArrayLike) -> jax.Array:
     """Applies ``jax.lax.stop_gradient`` when ``stop`` is true (a Python or traced bool)."""
     x = jnp.asarray(x)
     if isinstance(stop, bool):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -91,4 +91,4 @@ def periodic_update(
         PendingDeprecationWarning,
         stacklevel=2,
     )
-    return conditional_update(new_tensors, old_tensors, steps % update_period == 0)
+    return conditional_update(new_tensors, old_tensors, cast(Any, steps) % update_period == 0)

@@ -105,7 +105,7 @@ def clipped_surrogate_pg_loss(
     prob_ratios_t: ArrayLike,
     adv_t: ArrayLike,
     epsilon: float | int,
-    use_stop_gradient=True,
+    use_stop_gradient: bool = True,
 ) -> jax.Array:
     """PPO clipped surrogate objective, as a loss.
 

@@ -57,7 +57,9 @@ def constant_policy_targets(
     return PolicyTarget(actions=actions, weights=weights)
 
 
-zero_policy_targets = functools.partial(constant_policy_targets, weights_scale=0.0)
+zero_policy_targets: functools.partial[PolicyTarget] = functools.partial(
+    constant_policy_targets, weights_scale=0.0
+)
 
 
 def sampled_policy_distillation_loss(

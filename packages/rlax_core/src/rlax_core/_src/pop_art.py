@@ -8,7 +8,7 @@ unnormalised outputs are unchanged by a change of statistics.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -295,7 +295,8 @@ def normalize(
     """
     if _all_host(unnormalized, state.shift, state.scale, indices):
         # NumPy broadcasting and value-based promotion of Python numbers.
-        shift, scale = np.asarray(state.shift)[indices], np.asarray(state.scale)[indices]
+        idx = cast(Any, indices)
+        shift, scale = np.asarray(state.shift)[idx], np.asarray(state.scale)[idx]
         return (unnormalized - shift) / scale
     x, shift, scale = _broadcast_all(
         unnormalized, _gather(state.shift, indices), _gather(state.scale, indices)
@@ -330,7 +331,8 @@ def unnormalize(
       [5.]
     """
     if _all_host(normalized, state.shift, state.scale, indices):
-        shift, scale = np.asarray(state.shift)[indices], np.asarray(state.scale)[indices]
+        idx = cast(Any, indices)
+        shift, scale = np.asarray(state.shift)[idx], np.asarray(state.scale)[idx]
         return scale * normalized + shift
     x, shift, scale = _broadcast_all(
         normalized, _gather(state.shift, indices), _gather(state.scale, indices)
@@ -366,4 +368,4 @@ def unnormalize_linear(state: PopArtState, inputs: ArrayLike, indices: ArrayLike
     inputs = jnp.asarray(inputs)
     idx = jnp.asarray(indices)
     normalized = jnp.take_along_axis(inputs, idx[..., None], axis=-1)[..., 0]
-    return PopArtOutput(normalized, unnormalize(state, normalized, idx))
+    return PopArtOutput(normalized, cast(jax.Array, unnormalize(state, normalized, idx)))
