@@ -60,6 +60,27 @@ def _wait(procs: list[subprocess.Popen], logs: list[pathlib.Path], timeout: floa
         raise SystemExit(f"sharded_lm_multiprocess: processes failed {failed}:\n{tails}")
 
 
+REFERENCE = "1 process, 8 devices"
+
+
+def rel_diffs(curves: dict[str, list[float]]) -> dict[str, float]:
+    """Max relative difference of each loss curve from ``curves[REFERENCE]``.
+
+    Raises:
+      SystemExit: if a curve has a different number of steps than the reference.
+    """
+    ref = np.asarray(curves[REFERENCE], np.float64)
+    diffs = {}
+    for name, curve in curves.items():
+        losses = np.asarray(curve, np.float64)
+        if losses.shape != ref.shape:
+            raise SystemExit(
+                f"sharded_lm_multiprocess: {name} ran {losses.size} steps, not {ref.size}"
+            )
+        diffs[name] = float(np.max(np.abs(losses - ref) / np.abs(ref)))
+    return diffs
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=10)
@@ -107,17 +128,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     runs = {
         "process 0 of 2": json.loads((multi_out / "process_0.json").read_text()),
         "process 1 of 2": json.loads((multi_out / "process_1.json").read_text()),
-        "1 process, 8 devices": json.loads((single_out / "metrics.json").read_text()),
+        REFERENCE: json.loads((single_out / "metrics.json").read_text()),
     }
-    ref = np.asarray(runs["1 process, 8 devices"]["losses"], np.float64)
-    diffs = {}
-    for name, run in runs.items():
-        losses = np.asarray(run["losses"], np.float64)
-        if losses.shape != ref.shape:
-            raise SystemExit(
-                f"sharded_lm_multiprocess: {name} ran {losses.size} steps, not {ref.size}"
-            )
-        diffs[name] = float(np.max(np.abs(losses - ref) / np.abs(ref)))
+    ref = np.asarray(runs[REFERENCE]["losses"], np.float64)
+    diffs = rel_diffs({k: v["losses"] for k, v in runs.items()})
     worst = max(diffs.values())
     metrics = {
         "steps": int(ref.size),

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import sharded_lm
+import sharded_lm_multiprocess as launcher
 
 SCRIPT = pathlib.Path(sharded_lm.__file__).resolve()
 
@@ -61,3 +62,13 @@ def test_checkpoint_from_4x2_restores_onto_2x4_and_one_device(tmp_path):
     assert len(m["losses_before_save"]) == 3
     resumed = m["resumed_losses"]
     assert all(len(v) == 2 for v in resumed.values())
+
+
+def test_launcher_comparison_measures_relative_differences():
+    ref = [5.0, 4.0]
+    diffs = launcher.rel_diffs(
+        {launcher.REFERENCE: ref, "same": [5.0, 4.0], "off": [5.0, 4.0 * (1 + 2e-5)]}
+    )
+    assert diffs == {launcher.REFERENCE: 0.0, "same": 0.0, "off": pytest.approx(2e-5, rel=1e-6)}
+    with pytest.raises(SystemExit, match="ran 1 steps, not 2"):
+        launcher.rel_diffs({launcher.REFERENCE: ref, "short": [5.0]})
