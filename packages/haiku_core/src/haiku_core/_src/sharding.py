@@ -490,11 +490,12 @@ def logical_axes(
       init_fn: the ``init`` of a transformed function (or anything returning params, or
         ``(params, state)``).
       *args: arguments for ``init_fn`` (arrays may be ``jax.ShapeDtypeStruct``).
-      strict: when True, a parameter of rank >= 1 without names is an error; when False
-        it gets ``None`` (replicated).
+      strict: when True, a parameter (or state entry) of rank >= 1 without names is an
+        error; when False it gets ``None`` (replicated). Scalars always get ``()``.
       overrides: ``(regex, axes)`` pairs matched with ``re.search`` against
         ``"module_path/param_name"``; the first match replaces whatever was recorded.
-      **kwargs: keyword arguments for ``init_fn``.
+      **kwargs: keyword arguments for ``init_fn`` (``strict`` and ``overrides`` are
+        taken by this function).
 
     Returns:
       ``{module_path: {param_name: axes_or_None}}`` (the structure of the params); for an
