@@ -13,6 +13,7 @@ The build needs no network: no intersphinx inventories, no remote assets.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -69,6 +70,11 @@ autodoc_typehints_format = "short"
 autodoc_preserve_defaults = True
 autodoc_class_signature = "mixed"
 autodoc_inherit_docstrings = True
+# Show array-like annotations by name instead of expanding the union behind them.
+autodoc_type_aliases = {
+    "jax.typing.ArrayLike": "jax.typing.ArrayLike",
+    "ArrayLike": "jax.typing.ArrayLike",
+}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False
@@ -84,7 +90,8 @@ toc_object_entries_show_parents = "hide"
 html_math_renderer = None
 html_theme = "furo"
 html_title = "haiku-core & rlax-core"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_show_sourcelink = False
 html_theme_options = {
     "navigation_with_keys": True,
@@ -115,5 +122,18 @@ def _fix_docstring(app, what, name, obj, options, lines) -> None:
             lines[i] = line.replace(old, new)
 
 
+_ALIAS_REPR = re.compile(r"TypeAliasForwardRef\('([^']+)'\)")
+
+
+def _alias_names_in_signature(app, what, name, obj, options, signature, return_annotation):
+    """Show a type alias inside a union by its name (Sphinx prints the alias object's repr)."""
+    if signature:
+        signature = _ALIAS_REPR.sub(r"\1", signature)
+    if return_annotation:
+        return_annotation = _ALIAS_REPR.sub(r"\1", return_annotation)
+    return signature, return_annotation
+
+
 def setup(app) -> None:
     app.connect("autodoc-process-docstring", _fix_docstring)
+    app.connect("autodoc-process-signature", _alias_names_in_signature)
