@@ -170,6 +170,12 @@ def test_logical_to_specs_resolution():
     }
 
 
+def test_logical_to_specs_single_axes_tuple():
+    # A bare tuple of names (e.g. for a batch) maps to one PartitionSpec.
+    assert hk.sharding.logical_to_specs(("batch", "length"), RULES) == P("data")
+    assert hk.sharding.logical_to_specs(("vocab", "batch"), RULES) == P("model", "data")
+
+
 def test_logical_to_specs_first_rule_for_a_name_wins():
     tree = {"m": {"w": ("mlp",)}}
     assert hk.sharding.logical_to_specs(tree, [("mlp", "data"), ("mlp", "model")]) == {
