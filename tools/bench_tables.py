@@ -137,7 +137,10 @@ def _meta_line(meta: Mapping[str, Any]) -> str:
 
 
 def _tables(
-    results: Iterable[tuple[str, Mapping[str, Any]]], only_targets: bool, level: str
+    results: Iterable[tuple[str, Mapping[str, Any]]],
+    only_targets: bool,
+    level: str,
+    css_class: str | None = None,
 ) -> str:
     out = []
     for name, data in results:
@@ -147,8 +150,12 @@ def _tables(
         if not rows:
             out.append("(no rows)\n")
             continue
+        if css_class:  # a MyST container, styled by the docs' CSS
+            out.append(f":::{{container}} {css_class}")
         out.append(_HEADER)
         out.extend(table_row(r) for r in rows)
+        if css_class:
+            out.append(":::")
         out.append("")
     if not out:
         return "No results files in `benchmarks/results/`.\n"
@@ -162,9 +169,10 @@ def docs_tables(results: Sequence[tuple[str, Mapping[str, Any]]] | None = None) 
         results: from :func:`load_results` (read from ``benchmarks/results`` by default).
 
     Returns:
-        The Markdown, one ``##`` section per results file.
+        The Markdown, one ``##`` section per results file, each table in a MyST container of
+        class ``bench-table``.
     """
-    return _tables(load_results() if results is None else results, False, "##")
+    return _tables(load_results() if results is None else results, False, "##", "bench-table")
 
 
 def readme_block(results: Sequence[tuple[str, Mapping[str, Any]]] | None = None) -> str:
