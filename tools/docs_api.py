@@ -580,7 +580,9 @@ def _directive(qualname: str, obj: Any, canonical: dict[int, str]) -> str:
         target = f"{obj.__module__}.{obj.__qualname__}"
         return f".. py:data:: {name}\n   :module: {module}\n\n   Alias of ``{target}``.\n"
     if kind == "class":
-        options = ["   :members:", "   :show-inheritance:"]
+        options = ["   :members:"]
+        if obj.__bases__ != (object,):
+            options.append("   :show-inheritance:")
         if "__call__" in vars(obj):
             options.append("   :special-members: __call__")
         return f".. autoclass:: {qualname}\n" + "\n".join(options) + "\n"
