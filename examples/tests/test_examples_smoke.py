@@ -109,6 +109,8 @@ def test_pqn_runs_and_beats_a_constant_policy(tmp_path):
             "32",
             "--minibatches",
             "4",
+            "--lr",
+            "3e-3",
             "--updates-per-chunk",
             "16",
             "--out",
@@ -119,9 +121,9 @@ def test_pqn_runs_and_beats_a_constant_policy(tmp_path):
     assert data["env_steps"] == 16384
     assert data["curve"]["steps"] == [4096, 8192, 12288, 16384]
     assert np.isfinite(m["final_eval_return"])
-    # Pushing one way drops the pole in about 9 steps (the untrained greedy policy's score);
-    # 16k steps of PQN already balance it longer.
-    assert m["best_eval_return"] > 20
+    # Pushing one way drops the pole in about 9 steps (the untrained greedy policy's score)
+    # and a uniformly random policy lasts about 22; 16k steps of PQN balance it longer.
+    assert m["best_eval_return"] > 30
     assert (tmp_path / "eval_return.png").stat().st_size > 0
 
 
