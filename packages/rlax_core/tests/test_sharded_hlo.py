@@ -266,7 +266,9 @@ def test_vmapped_vtrace_is_batch_parallel(mesh, np_rng):
     assert_no_collectives(hlo)
     assert_sharded_like(out, mesh, spec)
     # Sharding must not change the numbers: compare with the plain single-device call.
-    np.testing.assert_allclose(np.asarray(out), np.asarray(jax.jit(fn)(*args)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(out), np.asarray(jax.jit(fn)(*args)), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_vmapped_gae_gradient_of_mean_loss_all_reduces_only_for_the_mean(mesh, np_rng):
@@ -410,4 +412,6 @@ def test_batched_retrace_is_batch_parallel(mesh, np_rng):
     out, hlo, _ = compile_sharded(fn, args, specs, spec, mesh)
     assert_no_collectives(hlo)
     assert_sharded_like(out, mesh, spec)
-    np.testing.assert_allclose(np.asarray(out), np.asarray(jax.jit(fn)(*args)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(out), np.asarray(jax.jit(fn)(*args)), rtol=1e-5, atol=1e-6
+    )
