@@ -153,7 +153,9 @@ def test_jit_matches_eager(entry: Entry) -> None:
     params, state = run.init(key, *x)
     eager = run.apply(params, state, *x)
     jitted = jax.jit(run.apply)(params, state, *x)
-    _assert_close(jitted, eager)
+    # XLA fuses the jitted program differently from op-by-op dispatch, and float32 rounding
+    # differences grow through deep stacks (MobileNetV1 on jax 0.12.1: 4e-5 relative).
+    _assert_close(jitted, eager, rtol=1e-4, atol=1e-4)
 
 
 # ----------------------------------------------------------------------------- jax.vmap
@@ -291,7 +293,9 @@ def test_remat_matches_plain(entry: Entry) -> None:
     x = _inputs(entry)
     key = jax.random.PRNGKey(7)
     params, state = plain.init(key, *x)
-    _assert_close(remat.init(key, *x), (params, state), rtol=0, atol=0)
+    # hk.remat changes how XLA fuses init; BatchNorm statistics may move by one float32 ulp
+    # (seen on jax 0.12.1), so "equal" here means equal to within a few ulps.
+    _assert_close(remat.init(key, *x), (params, state), rtol=1e-6, atol=1e-7)
     out = plain.apply(params, state, *x)
     _assert_close(remat.apply(params, state, *x), out)
     weights = _weights_for(out[0])
