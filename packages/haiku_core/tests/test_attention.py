@@ -141,7 +141,7 @@ def test_mask_errors_name_module_and_shapes(mask_shape, match):
     f = hk.transform(
         lambda x, m: hk.MultiHeadAttention(2, 3, w_init=VS(), name="attn")(x, x, x, mask=m)
     )
-    with pytest.raises(ValueError, match=r"MultiHeadAttention \(attn\).*`mask`"):
+    with pytest.raises(ValueError, match=r"MultiHeadAttention 'attn'.*`mask`"):
         f.init(jax.random.PRNGKey(0), x, jnp.ones(mask_shape))
     with pytest.raises(ValueError, match=match):
         f.init(jax.random.PRNGKey(0), x, jnp.ones(mask_shape))

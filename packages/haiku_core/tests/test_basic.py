@@ -103,7 +103,7 @@ def test_linear_low_precision_params_follow_input_dtype(dtype):
 
 
 def test_linear_rank0_input_raises_naming_module_and_argument():
-    with pytest.raises(ValueError, match=r"Linear \(linear\).*`inputs`.*rank >= 1.*\(\)"):
+    with pytest.raises(ValueError, match=r"Linear 'linear'.*`inputs`.*rank >= 1.*\(\)"):
         _init_apply(lambda x: hk.Linear(4)(x), jnp.ones([]))
 
 
@@ -112,7 +112,7 @@ def test_linear_input_size_mismatch_with_params_raises_clearly():
     params = {"linear": {"w": jnp.zeros([4, 8]), "b": jnp.zeros([8])}}
     t.apply(params, None, jnp.ones([1, 4]))  # matching input is fine
     with pytest.raises(
-        ValueError, match=r"Linear \(linear\).*`inputs`.*\(1, 5\).*\(5, 8\).*\(4, 8\)"
+        ValueError, match=r"Linear 'linear'.*`inputs`.*\(1, 5\).*\(5, 8\).*\(4, 8\)"
     ):
         t.apply(params, None, jnp.ones([1, 5]))
 
@@ -205,7 +205,7 @@ def test_bias_default_init_zeros_and_dtype():
 
 
 def test_bias_bad_inputs():
-    with pytest.raises(ValueError, match=r"Bias \(bias\).*`inputs`.*rank >= 2.*\(3,\)"):
+    with pytest.raises(ValueError, match=r"Bias 'bias'.*`inputs`.*rank >= 2.*\(3,\)"):
         _init_apply(lambda x: hk.Bias()(x), jnp.ones([3]))
     with pytest.raises(ValueError, match=r"`bias_dims`.*axis 0.*batch"):
         _init_apply(lambda x: hk.Bias(bias_dims=[0])(x), jnp.ones([2, 3]))

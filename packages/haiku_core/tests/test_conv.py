@@ -433,10 +433,10 @@ def test_conv_under_scan_shares_params():
 @pytest.mark.parametrize(
     "make,shape,name",
     [
-        (lambda: hk.Conv2D(4, 3), (8, 3), r"Conv2D \(conv2_d\)"),
-        (lambda: hk.Conv2D(4, 3), (1, 2, 8, 8, 3), r"Conv2D \(conv2_d\)"),
-        (lambda: hk.Conv1D(4, 3), (8,), r"Conv1D \(conv1_d\)"),
-        (lambda: hk.Conv2DTranspose(4, 3), (8, 3), r"Conv2DTranspose \(conv2_d_transpose\)"),
+        (lambda: hk.Conv2D(4, 3), (8, 3), r"Conv2D 'conv2_d'"),
+        (lambda: hk.Conv2D(4, 3), (1, 2, 8, 8, 3), r"Conv2D 'conv2_d'"),
+        (lambda: hk.Conv1D(4, 3), (8,), r"Conv1D 'conv1_d'"),
+        (lambda: hk.Conv2DTranspose(4, 3), (8, 3), r"Conv2DTranspose 'conv2_d_transpose'"),
     ],
 )
 def test_wrong_input_rank_raises(make, shape, name):
@@ -449,7 +449,7 @@ def test_channel_count_disagreeing_with_params_raises_clearly():
     params = {"conv2_d": {"w": jnp.zeros([3, 3, 4, 8]), "b": jnp.zeros([8])}}
     with pytest.raises(
         ValueError,
-        match=r"Conv2D \(conv2_d\).*`inputs`.*\(1, 5, 5, 5\).*\(3, 3, 5, 8\).*C_in=5.*\(3, 3, 4, 8\)",
+        match=r"Conv2D 'conv2_d'.*`inputs`.*\(1, 5, 5, 5\).*\(3, 3, 5, 8\).*C_in=5.*\(3, 3, 4, 8\)",
     ):
         t.apply(params, None, jnp.ones([1, 5, 5, 5]))
     t = hk.transform(lambda x: hk.Conv2DTranspose(8, 3)(x))

@@ -221,7 +221,7 @@ def test_conv2d_lstm_wrong_input_rank(shape):
 
     with pytest.raises(
         ValueError,
-        match=rf"haiku_core\.Conv2DLSTM \(conv2_dlstm\): `inputs` must have rank 3 or 4.*got rank {len(shape)}",
+        match=rf"haiku_core\.Conv2DLSTM 'conv2_dlstm': `inputs` must have rank 3 or 4.*got rank {len(shape)}",
     ):
         _init(f, jnp.ones(shape))
 
@@ -243,7 +243,7 @@ def test_state_wrong_channels_or_type():
         return hk.Conv1DLSTM([4], 3, 3)(x, hk.LSTMState(jnp.zeros([1, 4, 2]), jnp.zeros([1, 4, 3])))
 
     with pytest.raises(
-        ValueError, match=r"haiku_core\.Conv1DLSTM \(conv1_dlstm\): `prev_state\.hidden`"
+        ValueError, match=r"haiku_core\.Conv1DLSTM 'conv1_dlstm': `prev_state\.hidden`"
     ):
         _init(f, jnp.ones([1, 4, 2]))
     with pytest.raises(TypeError, match=r"`prev_state` must be an LSTMState"):
@@ -263,5 +263,5 @@ def test_input_shape_is_not_validated_until_the_state_meets_an_input():
         core = hk.Conv2DLSTM([4], 3, 3)
         return core(x, core.initial_state(1))
 
-    with pytest.raises(ValueError, match=r"Conv2DLSTM \(conv2_dlstm\): `prev_state\.hidden`"):
+    with pytest.raises(ValueError, match=r"Conv2DLSTM 'conv2_dlstm': `prev_state\.hidden`"):
         _init(g, jnp.ones([1, 4, 4, 2]))

@@ -247,7 +247,7 @@ def test_depthwise_bf16_compute_close_to_float32(np_rng):
 @pytest.mark.parametrize(
     "make,shape,name",
     [
-        (lambda: hk.DepthwiseConv2D(2, 3), (8, 3), r"DepthwiseConv2D \(depthwise_conv2_d\)"),
+        (lambda: hk.DepthwiseConv2D(2, 3), (8, 3), r"DepthwiseConv2D 'depthwise_conv2_d'"),
         (lambda: hk.DepthwiseConv2D(2, 3), (1, 1, 4, 4, 3), r"DepthwiseConv2D"),
         (lambda: hk.SeparableDepthwiseConv2D(2, 3), (4, 3), r"separable_depthwise_conv2_d"),
     ],

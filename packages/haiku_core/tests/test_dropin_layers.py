@@ -106,7 +106,7 @@ def test_ema_public_attributes():
 
 def test_reshape_size_mismatch_is_a_type_error():
     # jnp.reshape (and so dm-haiku) raises TypeError for a size mismatch.
-    with pytest.raises(TypeError, match=r"Reshape \(reshape\).*\(3, 4\)"):
+    with pytest.raises(TypeError, match=r"Reshape 'reshape'.*\(3, 4\)"):
         hk.transform(lambda x: hk.Reshape((2, 2), preserve_dims=-2)(x)).apply(
             {}, None, jnp.ones([2, 3, 4])
         )

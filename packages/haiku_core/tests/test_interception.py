@@ -116,7 +116,9 @@ def test_do_not_store_creator_without_getter_raises():
         with hk.custom_creator(skip):
             return hk.get_parameter("w", [1], init=jnp.ones)
 
-    with pytest.raises(ValueError, match=r"get_parameter\('w'\).*DO_NOT_STORE"):
+    with pytest.raises(
+        ValueError, match=r"^haiku_core\.get_parameter: parameter 'w'.*DO_NOT_STORE"
+    ):
         hk.transform(f).init(None)
 
 
@@ -137,7 +139,7 @@ def test_custom_setter_modifies_and_can_drop_writes():
 
 
 def test_interceptors_outside_transform_raise():
-    with pytest.raises(ValueError, match=r"`hk\.custom_getter` must be used inside"):
+    with pytest.raises(ValueError, match=r"^haiku_core\.custom_getter: must be used inside"):
         with hk.custom_getter(lambda n, v, c: n(v)):
             pass
 

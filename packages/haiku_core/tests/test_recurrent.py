@@ -413,7 +413,7 @@ def test_initial_state_shapes_and_dtypes(batch_size):
     "bad, exc", [(0, ValueError), (-2, ValueError), (2.0, TypeError), ("2", TypeError)]
 )
 def test_initial_state_bad_batch_size(bad, exc):
-    with pytest.raises(exc, match=r"haiku_core\.LSTM \(lstm\)\.initial_state: `batch_size`"):
+    with pytest.raises(exc, match=r"haiku_core\.LSTM 'lstm': `batch_size`"):
         rtransform(lambda: hk.LSTM(2).initial_state(bad)).apply({}, None)
 
 
@@ -829,7 +829,7 @@ def test_lstm_state_wrong_hidden_size():
     bad = hk.LSTMState(jnp.zeros([2, 7]), jnp.zeros([2, 8]))
     with pytest.raises(
         ValueError,
-        match=r"haiku_core\.LSTM \(lstm\): `prev_state\.hidden` must have shape \(2, 8\).*got \(2, 7\)",
+        match=r"haiku_core\.LSTM 'lstm': `prev_state\.hidden` must have shape \(2, 8\).*got \(2, 7\)",
     ):
         _init(lambda x: hk.LSTM(8)(x, bad), jnp.ones([2, 3]))
 
@@ -857,7 +857,7 @@ def test_lstm_unbatched_state_with_batched_inputs_is_not_broadcast():
 
 def test_lstm_state_wrong_type():
     with pytest.raises(
-        TypeError, match=r"haiku_core\.LSTM \(lstm\): `prev_state` must be an LSTMState"
+        TypeError, match=r"haiku_core\.LSTM 'lstm': `prev_state` must be an LSTMState"
     ):
         _init(lambda x: hk.LSTM(2)(x, jnp.zeros([2, 2])), jnp.ones([2, 3]))
 
@@ -871,14 +871,14 @@ def test_inputs_wrong_rank(core, shape):
 
     with pytest.raises(
         ValueError,
-        match=rf"haiku_core\.{core} \(my_core\): `inputs` must have rank 1 or 2.*got rank {len(shape)} with shape \({', '.join(map(str, shape))},?\)",
+        match=rf"haiku_core\.{core} 'my_core': `inputs` must have rank 1 or 2.*got rank {len(shape)} with shape \({', '.join(map(str, shape))},?\)",
     ):
         _init(f, jnp.ones(shape))
 
 
 def test_vanilla_rnn_bad_inputs():
     with pytest.raises(
-        ValueError, match=r"haiku_core\.VanillaRNN \(vanilla_rnn\): `inputs` must have rank >= 1"
+        ValueError, match=r"haiku_core\.VanillaRNN 'vanilla_rnn': `inputs` must have rank >= 1"
     ):
         _init(lambda x: hk.VanillaRNN(2)(x, jnp.zeros([2])), jnp.ones([]))
     with pytest.raises(ValueError, match=r"`prev_state` must have shape \(3, 2\).*got \(3, 5\)"):
@@ -887,7 +887,7 @@ def test_vanilla_rnn_bad_inputs():
 
 def test_gru_state_wrong_shape():
     with pytest.raises(
-        ValueError, match=r"haiku_core\.GRU \(gru\): `state` must have shape \(3, 4\).*got \(3, 2\)"
+        ValueError, match=r"haiku_core\.GRU 'gru': `state` must have shape \(3, 4\).*got \(3, 2\)"
     ):
         _init(lambda x: hk.GRU(4)(x, jnp.zeros([3, 2])), jnp.ones([3, 5]))
 
@@ -959,7 +959,7 @@ def test_deep_rnn_state_length_mismatch():
 
     with pytest.raises(
         ValueError,
-        match=r"haiku_core\.DeepRNN \(deep_rnn\): `state` must be a tuple with one state per core \(2 cores\), got 1 entries",
+        match=r"haiku_core\.DeepRNN 'deep_rnn': `state` must be a tuple with one state per core \(2 cores\), got 1 entries",
     ):
         _init(f, jnp.ones([1, 3]))
 
@@ -977,7 +977,7 @@ def test_skip_connections_require_cores():
 def test_reset_core_bad_inputs():
     with pytest.raises(
         TypeError,
-        match=r"haiku_core\.ResetCore \(reset_core\): `inputs` must be a pair \(x, should_reset\)",
+        match=r"haiku_core\.ResetCore 'reset_core': `inputs` must be a pair \(x, should_reset\)",
     ):
         _init(lambda x: hk.ResetCore(hk.GRU(2))(x, jnp.zeros([2, 2])), jnp.ones([2, 3]))
     with pytest.raises(
@@ -1002,7 +1002,7 @@ def test_reset_core_should_reset_tree_structure_mismatch():
         return core((x, flags), core.initial_state(1))
 
     with pytest.raises(
-        ValueError, match=r"haiku_core\.ResetCore \(reset_core\): `should_reset` must be one array"
+        ValueError, match=r"haiku_core\.ResetCore 'reset_core': `should_reset` must be one array"
     ):
         _init(f, jnp.ones([1, 3]))
 

@@ -72,9 +72,9 @@ def test_errors():
         construct(lambda: hk.Reshape((4,), preserve_dims=0))
     with pytest.raises(ValueError, match=r"at most one -1.*\(-1, -1\)"):
         construct(lambda: hk.Reshape((-1, -1)))
-    with pytest.raises(ValueError, match=r"Reshape \(reshape\).*\(3, 4\).*\(2, 3, 4\).*\(5,\)"):
+    with pytest.raises(ValueError, match=r"Reshape 'reshape'.*\(3, 4\).*\(2, 3, 4\).*\(5,\)"):
         run(lambda: hk.Reshape((5,)), jnp.ones([2, 3, 4]))
-    with pytest.raises(ValueError, match=r"Reshape \(reshape\).*\(5, -1\)"):
+    with pytest.raises(ValueError, match=r"Reshape 'reshape'.*\(5, -1\)"):
         run(lambda: hk.Reshape((5, -1)), jnp.ones([2, 3, 4]))
 
 

@@ -76,7 +76,7 @@ def test_update_stats_false():
 
 def test_errors():
     f = hk.transform_with_state(lambda w: hk.SpectralNorm(name="sn")(w))
-    with pytest.raises(ValueError, match=r"SpectralNorm \(sn\).*rank >= 2.*\(3,\)"):
+    with pytest.raises(ValueError, match=r"SpectralNorm 'sn'.*rank >= 2.*\(3,\)"):
         f.init(jax.random.PRNGKey(0), jnp.ones([3]))
     f = hk.transform_with_state(lambda w: hk.SpectralNorm()(w, error_on_non_matrix=True))
     with pytest.raises(ValueError, match=r"3D \(shape \(2, 3, 4\)\).*error_on_non_matrix"):

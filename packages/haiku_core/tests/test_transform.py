@@ -177,7 +177,7 @@ def test_transform_with_state_semantics():
 
 
 def test_get_state_without_init_raises():
-    with pytest.raises(ValueError, match=r"get_state\('u'\).*no value exists"):
+    with pytest.raises(ValueError, match=r"^haiku_core\.get_state: state 'u'.*no value exists"):
         hk.transform_with_state(lambda: hk.get_state("u", [2])).init(None)
 
 
@@ -212,7 +212,7 @@ def test_running_init():
     t = hk.transform(f)
     t.apply(t.init(None), None)
     assert seen == [True, False]
-    with pytest.raises(ValueError, match=r"hk\.running_init"):
+    with pytest.raises(ValueError, match=r"^haiku_core\.running_init: "):
         hk.running_init()
 
 

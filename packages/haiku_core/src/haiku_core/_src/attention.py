@@ -13,6 +13,7 @@ from haiku_core._src import basic
 from haiku_core._src import initializers as hk_init
 from haiku_core._src import module as hk_module
 from haiku_core._src import sharding as hk_sharding
+from haiku_core._src.errors import module_prefix
 from haiku_core._src.typing import Initializer
 
 __all__ = ["MultiHeadAttention"]
@@ -159,9 +160,7 @@ class MultiHeadAttention(hk_module.Module):
         self.key_size = key_size
         self.value_size = value_size or key_size
         self.model_size = model_size or key_size * num_heads
-        self.w_init = _weight_initializer(
-            f"haiku_core.MultiHeadAttention ({self.module_name})", w_init, w_init_scale
-        )
+        self.w_init = _weight_initializer(module_prefix(self), w_init, w_init_scale)
         self.with_bias = with_bias
         self.b_init = b_init
 
@@ -188,7 +187,7 @@ class MultiHeadAttention(hk_module.Module):
           ValueError: if inputs have rank < 2, leading dims / lengths disagree, or the
             mask does not broadcast to ``[..., H, T, T']``.
         """
-        owner = f"haiku_core.MultiHeadAttention ({self.module_name})"
+        owner = module_prefix(self)
         query, key, value = jnp.asarray(query), jnp.asarray(key), jnp.asarray(value)
         for arg, x in (("query", query), ("key", key), ("value", value)):
             if x.ndim < 2:

@@ -88,12 +88,16 @@ class _DoNotStore:
     @property
     def shape(self) -> Any:
         """Always raises: the sentinel is not an array."""
-        raise ValueError("haiku_core.DO_NOT_STORE is a sentinel, not an array: it has no shape.")
+        raise ValueError(
+            "haiku_core.DO_NOT_STORE: `shape` does not exist: the sentinel is not an array."
+        )
 
     @property
     def dtype(self) -> Any:
         """Always raises: the sentinel is not an array."""
-        raise ValueError("haiku_core.DO_NOT_STORE is a sentinel, not an array: it has no dtype.")
+        raise ValueError(
+            "haiku_core.DO_NOT_STORE: `dtype` does not exist: the sentinel is not an array."
+        )
 
 
 #: A custom creator/setter can return this to keep a value out of params/state.
@@ -205,7 +209,7 @@ class Frame:
         if now == self.trace_state or any(now == t for t in self.expected_traces):
             return
         raise JaxUsageError(
-            f"haiku_core: `{what}` was called inside a raw JAX transform or control-flow "
+            f"{what}: called inside a raw JAX transform or control-flow "
             "function nested in the transformed function (hk.config check_jax_usage=True). "
             + _RAW_TRANSFORM_HINT
         )
@@ -233,7 +237,7 @@ class Frame:
         eager = self.eager
         if eager is True:
             raise JaxUsageError(
-                f"haiku_core: {what} inside a raw JAX transform, so its value is a tracer "
+                f"haiku_core.transform: {what} inside a raw JAX transform, so its value is a tracer "
                 "that cannot leave that transform. " + _RAW_TRANSFORM_HINT
             )
         if eager is None and self.inputs_concrete():
@@ -244,13 +248,15 @@ def current_frame() -> Frame:
     """Returns the innermost frame; raises if called outside a transform."""
     frames = _local.frames
     if not frames:
-        raise ValueError("haiku_core: this must be called inside a function run by hk.transform.")
+        raise ValueError(
+            "haiku_core.transform: this must be called inside a function run by hk.transform."
+        )
     return frames[-1]
 
 
 def _outside(what: str) -> ValueError:
     return ValueError(
-        f"`{what}` must be used inside a function transformed with `hk.transform` (or "
+        f"{what}: must be used inside a function transformed with `hk.transform` (or "
         f"`hk.transform_with_state`), then called through its `init`/`apply`. It was called "
         "outside any transform. Wrap the code that builds modules in a function `f` and use "
         "`hk.transform(f)`."
@@ -274,7 +280,9 @@ def check_leaks(frame: Frame) -> None:
     if isinstance(probe, Tracer):
         return  # Under an enclosing trace that closed over values; JAX will judge.
     where = ", ".join(dict.fromkeys(frame.suspicious))
-    raise JaxUsageError(f"haiku_core: traced values leaked into {where}. " + _RAW_TRANSFORM_HINT)
+    raise JaxUsageError(
+        f"haiku_core.transform: traced values leaked into {where}. " + _RAW_TRANSFORM_HINT
+    )
 
 
 # ----------------------------------------------------------------------------- contexts
@@ -347,6 +355,7 @@ def _missing_param(frame: Frame, bundle: str, name: str, what: str = "parameter"
     have = [f"{m}/{n}" for m, b in (store or {}).items() for n in b]
     shown = ", ".join(have[:20]) + (", ..." if len(have) > 20 else "")
     return MissingParameterError(
+        f"haiku_core.get_{'parameter' if what == 'parameter' else 'state'}: "
         f"Unable to retrieve {what} '{name}' for module '{bundle}' ({full!r}): it is not in the "
         f"{'params' if what == 'parameter' else 'state'} given to apply. All parameters must be "
         f"created as part of `init`; pass the params returned by the same transform's `init`. "
@@ -356,7 +365,8 @@ def _missing_param(frame: Frame, bundle: str, name: str, what: str = "parameter"
 
 def _shape_mismatch(bundle: str, name: str, got: Any, shape: Any, dtype: Any) -> Exception:
     return ValueError(
-        f"Parameter '{bundle}/{name}': the given value has shape {tuple(got)} but the module "
+        f"haiku_core.get_parameter: parameter '{bundle}/{name}': the given value has shape "
+        f"{tuple(got)} but the module "
         f"expects shape {tuple(shape)} (dtype {np.dtype(dtype) if dtype is not None else 'float32'})."
         " Were the params created with different inputs or hyper-parameters?"
     )
@@ -389,12 +399,12 @@ def get_parameter(
     """
     frames = _local.frames
     if not frames:
-        raise _outside("hk.get_parameter")
+        raise _outside("haiku_core.get_parameter")
     frame = frames[-1]
     bundle = frame.stack[-1][SCOPE]
     if frame.fast:
         if _config.tls.config.check_jax_usage:
-            frame.check_usage("hk.get_parameter")
+            frame.check_usage("haiku_core.get_parameter")
         try:
             value = frame.params[bundle][name]
         except (KeyError, TypeError):
@@ -409,7 +419,7 @@ def get_parameter(
 
 def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
     if _config.tls.config.check_jax_usage:
-        frame.check_usage("hk.get_parameter")
+        frame.check_usage("haiku_core.get_parameter")
     if dtype is None:
         dtype = jnp.float32
     if frame.lift_prefix is not None:
@@ -444,7 +454,7 @@ def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
                 raise _missing_param(frame, bundle, name)
             if value is None:
                 raise ValueError(
-                    f"hk.get_parameter('{name}') in module '{bundle}': the initializer or "
+                    f"haiku_core.get_parameter: parameter '{name}' in module '{bundle}': the initializer or "
                     "custom creator returned None; parameters must be arrays."
                 )
             frame.note_tracer(f"parameter '{full_name}' was created", value)
@@ -457,12 +467,12 @@ def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
         value = _run_chain(frame.getters, lambda v: v, (value,), ctx)
     if value is None:
         raise ValueError(
-            f"hk.get_parameter('{name}') in module '{bundle}': a custom getter returned None; "
+            f"haiku_core.get_parameter: parameter '{name}' in module '{bundle}': a custom getter returned None; "
             "parameters must be arrays."
         )
     if value is DO_NOT_STORE:
         raise ValueError(
-            f"hk.get_parameter('{name}') in module '{bundle}': a custom creator returned "
+            f"haiku_core.get_parameter: parameter '{name}' in module '{bundle}': a custom creator returned "
             "DO_NOT_STORE and no custom getter replaced it with an array, so there is no "
             "value to return. Install a custom_getter that supplies the value."
         )
@@ -477,7 +487,7 @@ def _no_init(frame: Frame, bundle: str, name: str) -> Callable[[Any, Any], Any]:
     def init(shape: Any, dtype: Any) -> Any:
         if frame.is_init:
             raise ValueError(
-                f"hk.get_parameter('{name}') in module '{bundle}': an initializer must be "
+                f"haiku_core.get_parameter: parameter '{name}' in module '{bundle}': an initializer must be "
                 "specified when the parameter is created (pass init=..., e.g. "
                 "hk.initializers.TruncatedNormal() or jnp.zeros)."
             )
@@ -520,7 +530,7 @@ def get_params() -> Mapping[str, Mapping[str, jax.Array]]:
     Raises:
       ValueError: outside a transform.
     """
-    frame = frame_or_raise("hk.get_params")
+    frame = frame_or_raise("haiku_core.get_params")
     return {k: dict(v) for k, v in (frame.params or {}).items()}
 
 
@@ -531,7 +541,7 @@ def _state_store(frame: Frame, what: str) -> dict:
     state = frame.state
     if state is None:
         raise NonEmptyStateError(
-            f"`{what}` was used in a function transformed with `hk.transform`, which has no "
+            f"{what}: used in a function transformed with `hk.transform`, which has no "
             "state. Use `hk.transform_with_state` for functions that call `hk.get_state` / "
             "`hk.set_state` (e.g. BatchNorm, ExponentialMovingAverage)."
         )
@@ -561,11 +571,11 @@ def get_state(
     """
     frames = _local.frames
     if not frames:
-        raise _outside("hk.get_state")
+        raise _outside("haiku_core.get_state")
     frame = frames[-1]
     if _config.tls.config.check_jax_usage:
-        frame.check_usage("hk.get_state")
-    state = _state_store(frame, "hk.get_state")
+        frame.check_usage("haiku_core.get_state")
+    state = _state_store(frame, "haiku_core.get_state")
     bundle = frame.stack[-1][SCOPE]
     if frame.lift_prefix is not None and bundle != ROOT_SCOPE:
         bundle = frame.lift_prefix + bundle
@@ -575,13 +585,13 @@ def get_state(
     else:
         if init is None:
             raise ValueError(
-                f"hk.get_state('{name}') in module '{bundle}': no value exists yet and no "
+                f"haiku_core.get_state: state '{name}' in module '{bundle}': no value exists yet and no "
                 "initializer was given. Pass init=... (e.g. jnp.zeros) or call hk.set_state "
                 "first."
             )
         if shape is None or dtype is None:
             raise ValueError(
-                f"hk.get_state('{name}') in module '{bundle}': to create the value with "
+                f"haiku_core.get_state: state '{name}' in module '{bundle}': to create the value with "
                 "`init`, provide shape and dtype as well (e.g. shape=[], dtype=jnp.float32)."
             )
         shape_t = tuple(int(d) for d in shape)
@@ -627,11 +637,11 @@ def set_state(name: str, value: Any) -> None:
     """
     frames = _local.frames
     if not frames:
-        raise _outside("hk.set_state")
+        raise _outside("haiku_core.set_state")
     frame = frames[-1]
     if _config.tls.config.check_jax_usage:
-        frame.check_usage("hk.set_state")
-    state = _state_store(frame, "hk.set_state")
+        frame.check_usage("haiku_core.set_state")
+    state = _state_store(frame, "haiku_core.set_state")
     bundle = frame.stack[-1][SCOPE]
     if frame.lift_prefix is not None and bundle != ROOT_SCOPE:
         bundle = frame.lift_prefix + bundle
@@ -659,7 +669,7 @@ def get_current_state() -> Mapping[str, Mapping[str, jax.Array]]:
     Raises:
       ValueError: outside a transform.
     """
-    frame = frame_or_raise("hk.get_current_state")
+    frame = frame_or_raise("haiku_core.get_current_state")
     return {k: dict(v) for k, v in (frame.state or {}).items()}
 
 
@@ -672,7 +682,7 @@ def get_initial_state() -> Mapping[str, Mapping[str, jax.Array]]:
     Raises:
       ValueError: outside a transform.
     """
-    frame = frame_or_raise("hk.get_initial_state")
+    frame = frame_or_raise("haiku_core.get_initial_state")
     return {k: dict(v) for k, v in (frame.initial_state or {}).items()}
 
 
@@ -682,7 +692,7 @@ def running_init() -> bool:
     Raises:
       ValueError: outside a transform.
     """
-    return frame_or_raise("hk.running_init").is_init
+    return frame_or_raise("haiku_core.running_init").is_init
 
 
 def current_name() -> str:
@@ -691,7 +701,7 @@ def current_name() -> str:
     Raises:
       ValueError: outside a transform.
     """
-    frame = frame_or_raise("hk.current_name")
+    frame = frame_or_raise("haiku_core.current_name")
     return frame.stack[-1][SCOPE]
 
 
@@ -727,7 +737,7 @@ def _seq_key(key_or_seed: Any) -> jax.Array:
     if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
         if tuple(shape):
             raise ValueError(
-                "hk.PRNGSequence: key did not have expected shape and/or dtype: a typed key "
+                "haiku_core.PRNGSequence: key did not have expected shape and/or dtype: a typed key "
                 f"must be a single key of shape (), got shape {tuple(shape)} ({dtype}). Pass "
                 "one key, not a batch of keys."
             )
@@ -735,7 +745,7 @@ def _seq_key(key_or_seed: Any) -> jax.Array:
     expected = _raw_key_shape()
     if tuple(shape) != expected or dtype != np.uint32:
         raise ValueError(
-            "hk.PRNGSequence: key did not have expected shape and/or dtype: expected a raw "
+            "haiku_core.PRNGSequence: key did not have expected shape and/or dtype: expected a raw "
             f"key of shape {expected} and dtype uint32, got shape {tuple(shape)} and dtype "
             f"{dtype}. Pass one key (e.g. jax.random.PRNGKey(0)), not a batch of keys."
         )
@@ -847,7 +857,7 @@ class PRNGSequence(Iterator[jax.Array]):
 
 
 _SEQ_MSG = (
-    "hk.PRNGSequence: expected an int seed or a PRNG key (jax.random.key / "
+    "haiku_core.PRNGSequence: expected an int seed or a PRNG key (jax.random.key / "
     "jax.random.PRNGKey), got {type}: {value!r}."
 )
 
@@ -856,7 +866,7 @@ def _rng_seq(frame: Frame, what: str) -> PRNGSequence:
     rng = frame.rng
     if rng is None:
         raise MissingRNGError(
-            f"`{what}` needs a random key, but this init/apply was called with rng=None. Pass "
+            f"{what}: needs a random key, but this init/apply was called with rng=None. Pass "
             "a key, e.g. `f.apply(params, jax.random.PRNGKey(0), x)` (or "
             "`f.init(jax.random.PRNGKey(0), x)`), or avoid randomness in apply "
             "(hk.maybe_next_rng_key returns None when no rng was given)."
@@ -878,7 +888,7 @@ def _draw(frame: Frame, what: str, num: int | None) -> jax.Array:
             key = jnp.stack(keys) if keys else jnp.zeros((0, *seq._key.shape), seq._key.dtype)
     except jax.errors.UnexpectedTracerError as e:
         raise JaxUsageError(
-            f"haiku_core: `{what}` found a random key that leaked out of an inner JAX "
+            f"{what}: found a random key that leaked out of an inner JAX "
             "transform. " + _RAW_TRANSFORM_HINT
         ) from e
     if not seq._scoped:
@@ -900,8 +910,8 @@ def next_rng_key() -> jax.Array:
     """
     frames = _local.frames
     if not frames:
-        raise _outside("hk.next_rng_key")
-    return _draw(frames[-1], "hk.next_rng_key", None)
+        raise _outside("haiku_core.next_rng_key")
+    return _draw(frames[-1], "haiku_core.next_rng_key", None)
 
 
 def next_rng_keys(num: int) -> jax.Array:
@@ -916,8 +926,8 @@ def next_rng_keys(num: int) -> jax.Array:
     """
     frames = _local.frames
     if not frames:
-        raise _outside("hk.next_rng_keys")
-    return _draw(frames[-1], "hk.next_rng_keys", int(num))
+        raise _outside("haiku_core.next_rng_keys")
+    return _draw(frames[-1], "haiku_core.next_rng_keys", int(num))
 
 
 def maybe_next_rng_key() -> jax.Array | None:
@@ -928,10 +938,10 @@ def maybe_next_rng_key() -> jax.Array | None:
     """
     frames = _local.frames
     if not frames:
-        raise _outside("hk.maybe_next_rng_key")
+        raise _outside("haiku_core.maybe_next_rng_key")
     if frames[-1].rng is None:
         return None
-    return _draw(frames[-1], "hk.maybe_next_rng_key", None)
+    return _draw(frames[-1], "haiku_core.maybe_next_rng_key", None)
 
 
 def reserve_rng_keys(num: int) -> None:
@@ -944,9 +954,9 @@ def reserve_rng_keys(num: int) -> None:
       ValueError: outside a transform.
       MissingRNGError: if init/apply got ``rng=None``.
     """
-    frame = frame_or_raise("hk.reserve_rng_keys")
-    frame.check_usage("hk.reserve_rng_keys")
-    _rng_seq(frame, "hk.reserve_rng_keys").reserve(int(num))
+    frame = frame_or_raise("haiku_core.reserve_rng_keys")
+    frame.check_usage("haiku_core.reserve_rng_keys")
+    _rng_seq(frame, "haiku_core.reserve_rng_keys").reserve(int(num))
 
 
 def maybe_get_rng_sequence_state() -> tuple[jax.Array, Iterable[jax.Array]] | None:
@@ -955,7 +965,7 @@ def maybe_get_rng_sequence_state() -> tuple[jax.Array, Iterable[jax.Array]] | No
     Raises:
       ValueError: outside a transform.
     """
-    frame = frame_or_raise("hk.maybe_get_rng_sequence_state")
+    frame = frame_or_raise("haiku_core.maybe_get_rng_sequence_state")
     return None if frame.rng is None else frame.rng.internal_state
 
 
@@ -969,9 +979,9 @@ def replace_rng_sequence_state(state: tuple[jax.Array, Iterable[jax.Array]]) -> 
       ValueError: outside a transform.
       MissingRNGError: if init/apply got ``rng=None``.
     """
-    frame = frame_or_raise("hk.replace_rng_sequence_state")
-    frame.check_usage("hk.replace_rng_sequence_state")
-    _rng_seq(frame, "hk.replace_rng_sequence_state").replace_internal_state(state)
+    frame = frame_or_raise("haiku_core.replace_rng_sequence_state")
+    frame.check_usage("haiku_core.replace_rng_sequence_state")
+    _rng_seq(frame, "haiku_core.replace_rng_sequence_state").replace_internal_state(state)
 
 
 class with_rng:
@@ -996,8 +1006,8 @@ class with_rng:
         self._old: list = []
 
     def __enter__(self) -> None:
-        frame = frame_or_raise("hk.with_rng")
-        frame.check_usage("hk.with_rng")
+        frame = frame_or_raise("haiku_core.with_rng")
+        frame.check_usage("haiku_core.with_rng")
         self._old.append((frame, frame.rng))
         frame.rng = self._seq
 

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from haiku_core._src import base
+from haiku_core._src import base, errors
 from haiku_core._src import initializers as hk_init
 from haiku_core._src import module as hk_module
 from haiku_core._src import sharding as hk_sharding
@@ -35,12 +35,8 @@ Initializer = Callable[[Sequence[int], Any], jax.Array]
 
 
 def where(module: Any) -> str:
-    """``haiku_core.<Class> (<module path>)``: the prefix of every layer error."""
-    try:
-        path = module.module_name
-    except Exception:
-        path = "?"
-    return f"haiku_core.{type(module).__name__} ({path})"
+    """``haiku_core.<Class> '<module path>'``: the prefix of every layer error."""
+    return errors.module_prefix(module)
 
 
 def get_weight(

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 
 from haiku_core._src import base, moving_averages
 from haiku_core._src import module as hk_module
+from haiku_core._src.errors import module_prefix
 from haiku_core._src.typing import Initializer
 
 __all__ = ["BatchNorm"]
@@ -235,7 +236,7 @@ class BatchNorm(hk_module.Module):
             without a replica axis, or an unknown data format.
         """
         super().__init__(name=name)
-        owner = f"haiku_core.BatchNorm ({self.module_name})"
+        owner = module_prefix(self)
         if scale_init is not None and not create_scale:
             raise init_without_param_error(owner, "scale_init", "create_scale")
         if offset_init is not None and not create_offset:
@@ -291,7 +292,7 @@ class BatchNorm(hk_module.Module):
             ``inputs`` does not have.
           TypeError: if ``is_training`` is a traced array.
         """
-        owner = f"haiku_core.BatchNorm ({self.module_name})"
+        owner = module_prefix(self)
         if scale is not None and self.create_scale:
             raise value_with_param_error(owner, "scale", "create_scale")
         if offset is not None and self.create_offset:

@@ -112,7 +112,7 @@ class ConvNDLSTM(rec.RNNCore):
           ``LSTMState`` of float32 zeros, each ``[B, *input_shape, C]`` (no ``B`` when
           ``batch_size`` is None).
         """
-        rec._check_batch_size(rec._where(self) + ".initial_state", batch_size)
+        rec._check_batch_size(rec._where(self), batch_size)
         shape = (*self.input_shape, self.output_channels)
         return rec.add_batch(rec.LSTMState(jnp.zeros(shape), jnp.zeros(shape)), batch_size)
 

@@ -29,7 +29,7 @@ def optimize_rng_use(fun: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fun)
     def wrapper(*args, **kwargs):
-        frame = base.frame_or_raise("hk.experimental.optimize_rng_use")
+        frame = base.frame_or_raise("haiku_core.experimental.optimize_rng_use")
         if frame.is_init or frame.rng is None:
             return fun(*args, **kwargs)
 

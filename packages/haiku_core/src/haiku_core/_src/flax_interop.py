@@ -113,8 +113,8 @@ def _state_to_collections(state: Mapping[str, Mapping[str, Any]]) -> dict:
 
 def _invalid_rngs(name: str, rngs: Any) -> Exception:
     message = (
-        f"hk.experimental.flax.lift({name!r}): `rngs` must be a dict mapping collection "
-        f"names to PRNG keys, got {type(rngs).__name__}."
+        f"haiku_core.experimental.flax.lift: `rngs` must be a dict mapping collection "
+        f"names to PRNG keys, got {type(rngs).__name__} (lifted module {name!r})."
     )
     try:
         errors = importlib.import_module("flax.errors")
@@ -147,7 +147,7 @@ def lift(mod: Any, *, name: str) -> Callable[..., Any]:
       ValueError: outside a transform.
       flax.errors.InvalidRngError: if ``rngs`` is given but is not a mapping.
     """
-    what = "hk.experimental.flax.lift"
+    what = "haiku_core.experimental.flax.lift"
 
     def inner_init(rng, *args, **kwargs):
         variables = dict(mod.init(rng, *args, **kwargs))
@@ -206,7 +206,8 @@ def make_module_class() -> type:
         nn: Any = importlib.import_module("flax.linen")
     except ImportError as e:
         raise FlaxNotInstalledError(
-            "hk.experimental.flax.Module needs flax, which is not installed (`pip install flax`)."
+            "haiku_core.experimental.flax.Module: needs flax, which is not installed "
+            "(`pip install flax`)."
         ) from e
 
     def put_nested(scope: Any, collection: str, bundles: Mapping[str, Mapping[str, Any]]) -> None:

@@ -16,6 +16,7 @@ from haiku_core._src.batch_norm import (
     to_rank,
     value_with_param_error,
 )
+from haiku_core._src.errors import module_prefix
 from haiku_core._src.layer_norm import AxisSpec, canonical_axis_spec, resolve_axes
 from haiku_core._src.typing import Initializer
 
@@ -80,7 +81,7 @@ class GroupNorm(hk_module.Module):
             or ``axis`` is not an int, slice or iterable of ints.
         """
         super().__init__(name=name)
-        owner = f"haiku_core.GroupNorm ({self.module_name})"
+        owner = module_prefix(self)
         if scale_init is not None and not create_scale:
             raise init_without_param_error(owner, "scale_init", "create_scale")
         if offset_init is not None and not create_offset:
@@ -120,7 +121,7 @@ class GroupNorm(hk_module.Module):
           NormAxisError: (a ValueError and IndexError) if ``x`` lacks the channel
             axis or an axis named in ``axis``.
         """
-        owner = f"haiku_core.GroupNorm ({self.module_name})"
+        owner = module_prefix(self)
         x = jnp.asarray(x)
         ndim = x.ndim
         if self.rank is not None and ndim != self.rank:

@@ -68,7 +68,7 @@ def custom_creator(
       ...     return next_creator(shape, dtype, jax.numpy.zeros)
     """
     lists = (["creators"] if params else []) + (["state_creators"] if state else [])
-    return _install("hk.custom_creator", creator, lists)
+    return _install("haiku_core.custom_creator", creator, lists)
 
 
 def custom_getter(
@@ -92,7 +92,7 @@ def custom_getter(
       ...     return next_getter(value.astype(jax.numpy.bfloat16))
     """
     lists = (["getters"] if params else []) + (["state_getters"] if state else [])
-    return _install("hk.custom_getter", getter, lists)
+    return _install("haiku_core.custom_getter", getter, lists)
 
 
 def custom_setter(setter: Setter) -> contextlib.AbstractContextManager:
@@ -107,7 +107,7 @@ def custom_setter(setter: Setter) -> contextlib.AbstractContextManager:
     Returns:
       A context manager (must be entered inside a transformed function).
     """
-    return _install("hk.custom_setter", setter, ["setters"])
+    return _install("haiku_core.custom_setter", setter, ["setters"])
 
 
 from haiku_core._src.utils import set_public_module  # noqa: E402

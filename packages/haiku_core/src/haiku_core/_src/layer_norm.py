@@ -18,6 +18,7 @@ from haiku_core._src.batch_norm import (
     to_rank,
     value_with_param_error,
 )
+from haiku_core._src.errors import module_prefix
 from haiku_core._src.typing import Initializer
 
 __all__ = ["InstanceNorm", "LayerNorm", "RMSNorm"]
@@ -164,7 +165,7 @@ class LayerNorm(hk_module.Module):
             or ``axis`` / ``param_axis`` is not an int, slice or iterable of ints.
         """
         super().__init__(name=name)
-        owner = f"haiku_core.{type(self).__name__} ({self.module_name})"
+        owner = module_prefix(self)
         if scale_init is not None and not create_scale:
             raise init_without_param_error(owner, "scale_init", "create_scale")
         if offset_init is not None and not create_offset:
@@ -205,7 +206,7 @@ class LayerNorm(hk_module.Module):
             for a non-final ``axis`` without an explicit ``param_axis``.
           ScalarInputError: (a ValueError and ZeroDivisionError) for a rank-0 input.
         """
-        owner = f"haiku_core.{type(self).__name__} ({self.module_name})"
+        owner = module_prefix(self)
         if scale is not None and self.create_scale:
             raise value_with_param_error(owner, "scale", "create_scale")
         if offset is not None and self.create_offset:
@@ -373,7 +374,7 @@ class RMSNorm(hk_module.Module):
             ``axis`` / ``param_axis`` is not an int, slice or iterable of ints.
         """
         super().__init__(name=name)
-        owner = f"haiku_core.RMSNorm ({self.module_name})"
+        owner = module_prefix(self)
         if scale_init is not None and not create_scale:
             raise init_without_param_error(owner, "scale_init", "create_scale")
         self.axis = canonical_axis_spec(axis, owner)
@@ -397,7 +398,7 @@ class RMSNorm(hk_module.Module):
           NormAxisError: (a ValueError and IndexError) if ``axis`` is out of range.
           ScalarInputError: (a ValueError and ZeroDivisionError) for a rank-0 input.
         """
-        owner = f"haiku_core.RMSNorm ({self.module_name})"
+        owner = module_prefix(self)
         inputs = jnp.asarray(inputs)
         _reject_scalar(inputs, owner)
         ndim = inputs.ndim

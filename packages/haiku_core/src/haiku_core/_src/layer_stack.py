@@ -44,7 +44,7 @@ def _layer_keys(frame: base.Frame, num_layers: int) -> jax.Array | None:
     """One key per layer: a single draw from the sequence, split ``num_layers`` ways."""
     if frame.rng is None:
         return None
-    return jax.random.split(base._draw(frame, "hk.layer_stack", None), num_layers)
+    return jax.random.split(base._draw(frame, "haiku_core.layer_stack", None), num_layers)
 
 
 def _reject_leading_varargs(f: Callable) -> None:
@@ -56,7 +56,7 @@ def _reject_leading_varargs(f: Callable) -> None:
     if params and params[0].kind == inspect.Parameter.VAR_POSITIONAL:
         name = getattr(f, "__qualname__", None) or type(f).__name__
         raise ValueError(
-            f"hk.layer_stack: the function `f` ({name}) must not start with *args "
+            f"haiku_core.layer_stack: the function `f` ({name}) must not start with *args "
             "(varargs); name its carry arguments explicitly, e.g. `def f(x, *rest)`."
         )
 
@@ -98,10 +98,10 @@ def layer_stack(
       ValueError: if ``num_layers`` < 1.
     """
     if num_layers < 1:
-        raise ValueError(f"hk.layer_stack: `num_layers` must be >= 1, got {num_layers}.")
+        raise ValueError(f"haiku_core.layer_stack: `num_layers` must be >= 1, got {num_layers}.")
     if transparent and transparency_map is None:
         raise ValueError(
-            "hk.layer_stack: transparency_map must be provided with transparent=True (it "
+            "haiku_core.layer_stack: transparency_map must be provided with transparent=True (it "
             "names each layer's modules, e.g. 'linear' -> 'linear_3')."
         )
     tmap = transparency_map if transparent else None
@@ -131,7 +131,7 @@ def layer_stack(
             missing = [i for i in range(num_layers) if i not in by_idx]
             if missing:
                 raise ValueError(
-                    f"hk.layer_stack: transparent params for '{m}' lack layers {missing} "
+                    f"haiku_core.layer_stack: transparent params for '{m}' lack layers {missing} "
                     f"(have {sorted(by_idx)}); expected {num_layers} layers."
                 )
             keys = by_idx[0].keys()
@@ -150,7 +150,7 @@ def layer_stack(
 
         @functools.wraps(f)
         def wrapped(*args, reverse: bool = False, **kwargs):
-            frame = base.frame_or_raise("hk.layer_stack")
+            frame = base.frame_or_raise("haiku_core.layer_stack")
             if transparent:
                 scope = frame.stack[-1][SCOPE]
                 prefix = "" if scope == ROOT_SCOPE else scope + "/"
@@ -201,7 +201,7 @@ def layer_stack(
                 if s_s:
                     if frame.state is None:
                         raise base.NonEmptyStateError(
-                            "hk.layer_stack: the layer uses state; use hk.transform_with_state."
+                            "haiku_core.layer_stack: the layer uses state; use hk.transform_with_state."
                         )
                     store_into(frame.state, place(s_s), overwrite=True)
                     if frame.initial_state is not None:

@@ -243,7 +243,7 @@ def lift(
       >>> f.apply(params, jax.random.PRNGKey(1), jnp.ones([1, 3])).shape  # outer draws a key
       (1, 2)
     """
-    lifted, _ = _make_lifted(init_fn, allow_reuse, name, "hk.lift", False)
+    lifted, _ = _make_lifted(init_fn, allow_reuse, name, "haiku_core.lift", False)
     return lambda *a, **k: lifted(*a, **k)[0]
 
 
@@ -263,7 +263,7 @@ def transparent_lift(
       ValueError: outside a transform; at init, if an inner module name is already
         used by the outer transform and ``allow_reuse`` is False.
     """
-    lifted, _ = _make_lifted(init_fn, allow_reuse, None, "hk.transparent_lift", False)
+    lifted, _ = _make_lifted(init_fn, allow_reuse, None, "haiku_core.transparent_lift", False)
     return lambda *a, **k: lifted(*a, **k)[0]
 
 
@@ -296,19 +296,19 @@ class LiftWithStateUpdater:
     def _claim(self, what: str) -> base.Frame:
         if self._used:
             raise ValueError(
-                f"LiftWithStateUpdater.{what}: the updater was already used; call update() or "
+                f"haiku_core.LiftWithStateUpdater.{what}: the updater was already used; call update() or "
                 "ignore_update() only once per init/apply."
             )
         frames = base._local.frames
         if not frames:
             raise ValueError(
-                f"LiftWithStateUpdater.{what} must be called inside the function transformed "
+                f"haiku_core.LiftWithStateUpdater.{what}: must be called inside the function transformed "
                 "with hk.transform_with_state that created it."
             )
         frame = frames[-1]
         if frame is not self._frame:
             raise ValueError(
-                f"LiftWithStateUpdater.{what} must be used within the same call to init/apply "
+                f"haiku_core.LiftWithStateUpdater.{what}: must be used within the same call to init/apply "
                 "(and the same transform) that created it, not inside another transform."
             )
         self._used = True
@@ -328,7 +328,7 @@ class LiftWithStateUpdater:
         frame = self._claim("update")
         if frame.is_init:
             return
-        _write_state(frame, self._prefix, state, "LiftWithStateUpdater.update")
+        _write_state(frame, self._prefix, state, "haiku_core.LiftWithStateUpdater.update")
 
     def ignore_update(self) -> None:
         """Marks the state as intentionally not updated.
@@ -347,7 +347,7 @@ class LiftWithStateUpdater:
         """
         if not self._used:
             raise ValueError(
-                "LiftWithStateUpdater (from hk.lift_with_state) was neither updated nor "
+                "haiku_core.LiftWithStateUpdater: the updater (from hk.lift_with_state) was neither updated nor "
                 "ignored; call updater.update(new_state) or updater.ignore_update() before "
                 "the transformed function returns."
             )
@@ -379,7 +379,7 @@ def lift_with_state(
     Raises:
       ValueError: outside a transform.
     """
-    return _make_lift_with_state(init_fn, allow_reuse, name, "hk.lift_with_state")
+    return _make_lift_with_state(init_fn, allow_reuse, name, "haiku_core.lift_with_state")
 
 
 def transparent_lift_with_state(
@@ -397,7 +397,9 @@ def transparent_lift_with_state(
     Raises:
       ValueError: outside a transform.
     """
-    return _make_lift_with_state(init_fn, allow_reuse, None, "hk.transparent_lift_with_state")
+    return _make_lift_with_state(
+        init_fn, allow_reuse, None, "haiku_core.transparent_lift_with_state"
+    )
 
 
 from haiku_core._src.utils import set_public_module  # noqa: E402

@@ -126,7 +126,8 @@ def _unique_name(parent: list, base_name: str, n: int | None) -> str:
     used = parent[USED]
     if full in used:
         raise ValueError(
-            f"Module name '{full}' is not unique: a module with this explicitly numbered name was "
+            f"haiku_core.Module: module name '{full}' is not unique: a module with this "
+            "explicitly numbered name was "
             "already created in the same scope. Use a different name."
         )
     used.add(full)
@@ -142,7 +143,7 @@ def _parent_of_init(frame: base.Frame, module: Any) -> list:
         parent = stack[-1]
     if parent[MODULE] is not None and parent[SCOPE] is None:
         raise ValueError(
-            f"Module {type(parent[MODULE]).__name__} created a submodule before calling "
+            f"haiku_core.Module: {type(parent[MODULE]).__name__} created a submodule before calling "
             "`super().__init__(name=name)`. Call `super().__init__` first in `__init__`."
         )
     return parent
@@ -389,8 +390,8 @@ class ModuleMetaclass(_ProtocolMeta):
         frames = _local.frames
         if not frames:
             raise ValueError(
-                f"All `hk.Module`s must be created inside a function transformed with "
-                f"`hk.transform`: {cls.__name__}(...) was called outside any transform. Build "
+                "haiku_core.Module: All `hk.Module`s must be created inside a function transformed "
+                f"with `hk.transform`: {cls.__name__}(...) was called outside any transform. Build "
                 "modules inside a function `f` and call `hk.transform(f).init/apply`."
             )
         module: Any = cls.__new__(cls, *args, **kwargs)  # type: ignore[misc]
@@ -412,7 +413,8 @@ class ModuleMetaclass(_ProtocolMeta):
             stack.pop()
         if getattr(module, "_hk_name", None) is None:
             raise ValueError(
-                f"{cls.__name__}.__init__ did not call `super().__init__(name=name)`; every "
+                f"haiku_core.Module: {cls.__name__}.__init__ did not call "
+                "`super().__init__(name=name)`; every "
                 "hk.Module subclass must call it."
             )
         if len(stack) > 1:
@@ -449,8 +451,8 @@ class Module(metaclass=ModuleMetaclass):
         frames = _local.frames
         if not frames:
             raise ValueError(
-                f"All `hk.Module`s must be created inside a function transformed with "
-                f"`hk.transform`: {type(self).__name__} was created outside any transform."
+                "haiku_core.Module: All `hk.Module`s must be created inside a function transformed "
+                f"with `hk.transform`: {type(self).__name__} was created outside any transform."
             )
         stack = frames[-1].stack
         top = stack[-1]
@@ -474,7 +476,8 @@ class Module(metaclass=ModuleMetaclass):
                 if cached is None:
                     if not isinstance(name, str) or not _VALID.match(name):
                         raise ValueError(
-                            f"{type(self).__name__}: invalid module name {name!r}; a name must "
+                            f"haiku_core.Module: invalid module name {name!r} for "
+                            f"{type(self).__name__}; a name must "
                             "be a valid Python identifier (letters, digits, underscores), "
                             "without '/' or '~'."
                         )
@@ -517,7 +520,7 @@ class Module(metaclass=ModuleMetaclass):
           ValueError: outside a transform.
         """
         return _owned(
-            base.frame_or_raise("Module.params_dict").params,
+            base.frame_or_raise("haiku_core.Module.params_dict").params,
             self._hk_name,
             self.__dict__.get("_submodules", ()),
         )
@@ -529,7 +532,7 @@ class Module(metaclass=ModuleMetaclass):
           ValueError: outside a transform.
         """
         return _owned(
-            base.frame_or_raise("Module.state_dict").state,
+            base.frame_or_raise("haiku_core.Module.state_dict").state,
             self._hk_name,
             self.__dict__.get("_submodules", ()),
         )
@@ -651,10 +654,10 @@ class _NameScope:
     """Context manager returned by :func:`name_scope` (single use)."""
 
     def __init__(self, name: str, method_name: str) -> None:
-        frame = base.frame_or_raise("hk.name_scope")
+        frame = base.frame_or_raise("haiku_core.name_scope")
         if not isinstance(name, str) or not name or name.startswith("/"):
             raise ValueError(
-                f"hk.name_scope: invalid scope name {name!r}: it must be a non-empty string "
+                f"haiku_core.name_scope: invalid scope name {name!r}: it must be a non-empty string "
                 "that does not start with '/'."
             )
         if type(name) is _ForcedName:
@@ -663,14 +666,14 @@ class _NameScope:
         else:
             if name.endswith("/"):
                 raise ValueError(
-                    f"hk.name_scope: invalid scope name {name!r}: it must not end with '/'."
+                    f"haiku_core.name_scope: invalid scope name {name!r}: it must not end with '/'."
                 )
             parent = frame.stack[-1]
             full = ""
             for part in name.split("/"):
                 if not _VALID.match(part):
                     raise ValueError(
-                        f"hk.name_scope: invalid scope name {name!r}: component {part!r} "
+                        f"haiku_core.name_scope: invalid scope name {name!r}: component {part!r} "
                         "must be a valid Python identifier."
                     )
                 base_name, n = _split_numbered(part)
@@ -684,12 +687,12 @@ class _NameScope:
     def __enter__(self) -> None:
         if self._state == "entered":
             raise ValueError(
-                f"hk.name_scope({self._full!r}) is already active; a name scope cannot be "
+                f"haiku_core.name_scope: scope {self._full!r} is already active; a name scope cannot be "
                 "entered again while it is active."
             )
         if self._state == "done":
             raise ValueError(
-                f"hk.name_scope({self._full!r}) was already used; a name scope is not "
+                f"haiku_core.name_scope: scope {self._full!r} was already used; a name scope is not "
                 "reusable. Create a new one with hk.name_scope(...)."
             )
         self._state = "entered"
@@ -756,7 +759,8 @@ class _ProtocolOnly(Protocol):
         if Protocol not in cls.__bases__:
             bases = ", ".join(b.__name__ for b in cls.__bases__)
             raise TypeError(
-                f"{cls.__name__} derives from a haiku_core protocol ({bases}) without being a "
+                f"haiku_core.ModuleProtocol: {cls.__name__} derives from a haiku_core protocol "
+                f"({bases}) without being a "
                 "Protocol itself. Protocols are matched structurally, so implement the "
                 "methods instead; to define a new protocol, also derive from Protocol: "
                 f"`class {cls.__name__}({bases}, Protocol)`."
@@ -822,8 +826,9 @@ def to_module(f: Callable[..., Any]) -> type[CallableModule]:
                 name = f.__name__
             elif not isinstance(name, str):
                 raise TypeError(
-                    f"hk.to_module({getattr(f, '__name__', f)!r}): expected a string name as "
-                    f"the constructor's first argument, got: {name}. hk.to_module returns a "
+                    "haiku_core.to_module: expected a string name as the constructor's first "
+                    f"argument, got: {name} (module class made from "
+                    f"{getattr(f, '__name__', f)!r}). hk.to_module returns a "
                     "class; build an instance first (`mod = cls(); out = mod(x)`)."
                 )
             super().__init__(name=name)

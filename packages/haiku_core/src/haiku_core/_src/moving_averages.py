@@ -17,6 +17,7 @@ import jax.numpy as jnp
 
 from haiku_core._src import base
 from haiku_core._src import module as hk_module
+from haiku_core._src.errors import module_prefix
 
 __all__ = ["EMAParamsTree", "ExponentialMovingAverage"]
 
@@ -229,9 +230,7 @@ class EMAParamsTree(hk_module.Module):
           A tree with the same structure holding the averages (ignored leaves as given).
         """
         out: dict[str, dict[str, Any]] = {}
-        for module_name, leaf_name, leaf in _tree_entries(
-            tree, f"haiku_core.EMAParamsTree ({self.module_name})"
-        ):
+        for module_name, leaf_name, leaf in _tree_entries(tree, module_prefix(self)):
             key = f"{module_name}/{leaf_name}"
             if self.ignore_regex and re.match(self.ignore_regex, key):
                 new = leaf

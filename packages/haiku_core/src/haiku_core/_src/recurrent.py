@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from haiku_core._src import base, basic
+from haiku_core._src import base, basic, errors
 from haiku_core._src import initializers as hk_init
 from haiku_core._src import module as hk_module
 
@@ -73,7 +73,7 @@ def add_batch(tree: Any, batch_size: int | None) -> Any:
 
 
 def _where(module: hk_module.Module) -> str:
-    return f"haiku_core.{type(module).__name__} ({module.module_name})"
+    return errors.module_prefix(module)
 
 
 def _check_state_shape(where: str, arg: str, state: Any, expected: tuple[int, ...]) -> None:
@@ -221,7 +221,7 @@ class VanillaRNN(RNNCore):
         Returns:
           float32 zeros ``[B, H]`` (``[H]`` when ``batch_size`` is None).
         """
-        _check_batch_size(_where(self) + ".initial_state", batch_size)
+        _check_batch_size(_where(self), batch_size)
         return add_batch(jnp.zeros([self.hidden_size]), batch_size)
 
 
@@ -335,7 +335,7 @@ class LSTM(RNNCore):
         Returns:
           ``LSTMState`` of float32 zeros, each ``[B, H]`` (``[H]`` when ``batch_size`` is None).
         """
-        _check_batch_size(_where(self) + ".initial_state", batch_size)
+        _check_batch_size(_where(self), batch_size)
         state = LSTMState(jnp.zeros([self.hidden_size]), jnp.zeros([self.hidden_size]))
         return add_batch(state, batch_size)
 
@@ -441,7 +441,7 @@ class GRU(RNNCore):
         Returns:
           float32 zeros ``[B, H]`` (``[H]`` when ``batch_size`` is None).
         """
-        _check_batch_size(_where(self) + ".initial_state", batch_size)
+        _check_batch_size(_where(self), batch_size)
         return add_batch(jnp.zeros([self.hidden_size]), batch_size)
 
 

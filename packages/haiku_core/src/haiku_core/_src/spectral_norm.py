@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from haiku_core._src import base
 from haiku_core._src import initializers as hk_init
 from haiku_core._src import module as hk_module
+from haiku_core._src.errors import module_prefix
 from haiku_core._src.moving_averages import _tree_entries
 
 __all__ = ["SNParamsTree", "SpectralNorm"]
@@ -61,7 +62,7 @@ class SpectralNorm(hk_module.Module):
           name: module name; defaults to ``spectral_norm``.
         """
         super().__init__(name=name)
-        owner = f"haiku_core.SpectralNorm ({self.module_name})"
+        owner = module_prefix(self)
         try:
             steps = operator.index(n_steps)
         except TypeError:
@@ -94,7 +95,7 @@ class SpectralNorm(hk_module.Module):
           ValueError: if ``value`` has rank < 2, or rank > 2 with
             ``error_on_non_matrix``.
         """
-        owner = f"haiku_core.SpectralNorm ({self.module_name})"
+        owner = module_prefix(self)
         value = jnp.asarray(value)
         value_shape = value.shape
         if value.ndim < 2:
@@ -185,7 +186,7 @@ class SNParamsTree(hk_module.Module):
           A tree of the same structure with normalised leaves.
         """
         out: dict[str, dict[str, Any]] = {}
-        owner = f"haiku_core.SNParamsTree ({self.module_name})"
+        owner = module_prefix(self)
         for module_name, leaf_name, leaf in _tree_entries(tree, owner):
             key = f"{module_name}/{leaf_name}"
             if self.ignore_regex and re.match(self.ignore_regex, key):

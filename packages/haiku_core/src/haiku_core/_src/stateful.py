@@ -216,7 +216,7 @@ def vmap(
     if split_rng is _SPLIT_RNG_MISSING:
         if getattr(vmap, "require_split_rng", True):
             raise TypeError(
-                "hk.vmap: the keyword argument `split_rng` is required (True: each mapped "
+                "haiku_core.vmap: the keyword argument `split_rng` is required (True: each mapped "
                 "element gets its own random keys; False: all elements share them). Code "
                 "that cannot be edited can be run with `hk.vmap.require_split_rng = False`, "
                 "which makes a missing `split_rng` mean False."
@@ -228,18 +228,18 @@ def vmap(
     if all(a is None for a in jax.tree.leaves(in_axes, is_leaf=lambda a: a is None)):
         name = getattr(fun, "__name__", type(fun).__name__)
         raise ValueError(
-            f"hk.vmap: {name} must have at least one non-None value in in_axes (got "
+            f"haiku_core.vmap: {name} must have at least one non-None value in in_axes (got "
             f"in_axes={in_axes!r}); nothing would be mapped."
         )
 
     @functools.wraps(fun)
     def wrapper(*args, **kwargs):
-        frame = base.frame_or_raise("hk.vmap")
+        frame = base.frame_or_raise("haiku_core.vmap")
         g = _pure(fun, frame)
         state = _copy2(frame.state)
         if split_rng and frame.rng is not None:
-            n = axis_size or _axis_size(in_axes, args, kwargs, "hk.vmap")
-            keys = base._draw(frame, "hk.vmap", n)
+            n = axis_size or _axis_size(in_axes, args, kwargs, "haiku_core.vmap")
+            keys = base._draw(frame, "haiku_core.vmap", n)
             rng_state = (keys, ())
             rng_axis: Any = (0, None)
             out_rng_axis: Any = 0
@@ -261,7 +261,7 @@ def vmap(
         except ValueError as e:
             if split_rng and frame.is_init and "out_axes" in str(e):
                 raise ValueError(
-                    "hk.vmap: parameters (or state) created under hk.vmap(split_rng=True) "
+                    "haiku_core.vmap: parameters (or state) created under hk.vmap(split_rng=True) "
                     "during init would differ along the mapped axis, but they are shared. Do "
                     "not set split_rng to True during initialization: use "
                     "`split_rng=(not hk.running_init())`."
@@ -336,7 +336,7 @@ def scan(
     Returns:
       ``(final_carry, stacked_ys)``.
     """
-    frame = base.frame_or_raise("hk.scan")
+    frame = base.frame_or_raise("haiku_core.scan")
     if frame.is_init:
         x0 = _slice0(xs, reverse) if xs is not None else None
         _run_for_params(frame, f, init, x0)
@@ -347,7 +347,7 @@ def scan(
         (carry, y), state, key, new_params, _ = g(state, key, (carry, x), {})
         if new_params:
             raise ValueError(
-                "hk.scan: the body created parameters "
+                "haiku_core.scan: the body created parameters "
                 f"{sorted(f'{m}/{n}' for m, b in new_params.items() for n in b)} on a later "
                 "step than the first; parameters must be created on every step."
             )
@@ -401,7 +401,7 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any) -> Any:
     Returns:
       The final value.
     """
-    frame = base.frame_or_raise("hk.fori_loop")
+    frame = base.frame_or_raise("haiku_core.fori_loop")
     if frame.is_init:
         _run_for_params(frame, body_fun, lower, init_val)
     g = _pure(body_fun, frame, key_only=True)
@@ -410,7 +410,9 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any) -> Any:
         val, state, key = c
         val, state, key, new_params, _ = g(state, key, (i, val), {})
         if new_params:
-            raise ValueError("hk.fori_loop: the body created parameters after its first step.")
+            raise ValueError(
+                "haiku_core.fori_loop: the body created parameters after its first step."
+            )
         return val, state, key
 
     key0 = None if frame.rng is None else _key_only(frame)
@@ -460,10 +462,10 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
       ValueError: under init (parameters cannot be created inside a while loop); if
         ``cond_fun`` sets state or draws random keys.
     """
-    frame = base.frame_or_raise("hk.while_loop")
+    frame = base.frame_or_raise("haiku_core.while_loop")
     if frame.is_init:
         raise ValueError(
-            "hk.while_loop cannot be used during init: parameters cannot be created inside a "
+            "haiku_core.while_loop: cannot be used during init: parameters cannot be created inside a "
             "while loop. Create them before the loop (e.g. call the modules once) or use "
             "hk.fori_loop / hk.scan."
         )
@@ -483,7 +485,7 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
         pred, new_state, new_rng, _, _ = pure_cond(outer_state, outer_rng, (c[0],), {})
         if _rng_changed(outer_rng, new_rng) or _state_changed(outer_state, new_state):
             raise ValueError(
-                "hk.while_loop: `cond_fun` may read state but must not change it or draw "
+                "haiku_core.while_loop: `cond_fun` may read state but must not change it or draw "
                 "random keys (it called hk.set_state, hk.next_rng_key or similar); do that "
                 "in `body_fun` instead."
             )
@@ -539,15 +541,15 @@ def cond(
     if operand is not _no_operand:
         if operands:
             raise ValueError(
-                "hk.cond: cannot pass operands positionally and as `operand=` at the same "
+                "haiku_core.cond: cannot pass operands positionally and as `operand=` at the same "
                 f"time (got operand={operand!r} and {len(operands)} positional operands); "
                 "use `*operands` only."
             )
         operands = (operand,)
-    frame = base.frame_or_raise("hk.cond")
+    frame = base.frame_or_raise("haiku_core.cond")
     return _branching(
         frame,
-        "hk.cond",
+        "haiku_core.cond",
         lambda fns, *ops: jax.lax.cond(pred, fns[0], fns[1], *ops),
         (true_fun, false_fun),
         operands,
@@ -574,10 +576,10 @@ def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
       TypeError: if the branches' outputs, or the params/state they create under
         init, differ in structure.
     """
-    frame = base.frame_or_raise("hk.switch")
+    frame = base.frame_or_raise("haiku_core.switch")
     return _branching(
         frame,
-        "hk.switch",
+        "haiku_core.switch",
         lambda fns, *ops: jax.lax.switch(index, fns, *ops),
         tuple(branches),
         operands,
@@ -650,7 +652,7 @@ def remat(
 
     @functools.wraps(fun)
     def wrapper(*args):
-        frame = base.frame_or_raise("hk.remat")
+        frame = base.frame_or_raise("haiku_core.remat")
         g = _pure(fun, frame)
         static_vals = {i: args[i] for i in static}
         dyn = tuple(a for i, a in enumerate(args) if i not in static_vals)
@@ -688,7 +690,7 @@ def value_and_grad(
 
     @functools.wraps(fun)
     def wrapper(*args, **kwargs):
-        frame = base.frame_or_raise("hk.value_and_grad")
+        frame = base.frame_or_raise("haiku_core.value_and_grad")
         g = _pure(fun, frame)
         state, rng_state = _copy2(frame.state), _rng_state(frame)
         nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
@@ -761,7 +763,7 @@ def eval_shape(fun: Callable, *args: Any, **kwargs: Any) -> Any:
     Raises:
       ValueError: outside a transformed function (use ``jax.eval_shape`` there).
     """
-    frame = base.frame_or_raise("hk.eval_shape")
+    frame = base.frame_or_raise("haiku_core.eval_shape")
     g = _pure(fun, frame)
     # Modules made inside must not use up names: the real call after this one (e.g. in
     # hk.experimental.optimize_rng_use) has to get the same module names.

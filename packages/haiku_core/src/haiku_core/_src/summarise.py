@@ -101,7 +101,7 @@ class ModuleDetails:
     def of(cls, module: Any, method_name: str) -> ModuleDetails:
         """Snapshot of ``module``'s params/state (inside a transform)."""
         params = {k: ArraySpec.from_array(v) for k, v in module.params_dict().items()}
-        frame = base.frame_or_raise("ModuleDetails.of")
+        frame = base.frame_or_raise("haiku_core.experimental.ModuleDetails.of")
         state = (
             {k: ArraySpec.from_array(v) for k, v in module.state_dict().items()}
             if frame.state is not None
@@ -125,7 +125,7 @@ def _collect(store: Any, name: str, used: set[str]) -> dict[str, ArraySpec]:
 
 def _details_of(module: Any, method_name: str, used: set[str]) -> ModuleDetails:
     """ModuleDetails whose params/state also cover modules the module called."""
-    frame = base.frame_or_raise("ModuleDetails.of")
+    frame = base.frame_or_raise("haiku_core.experimental.ModuleDetails.of")
     name = module.module_name
     params = _collect(frame.params, name, used)
     state = _collect(frame.state, name, used) if frame.state is not None else {}
@@ -165,12 +165,15 @@ def _underlying(f: Any, unwrap_apply: bool = True) -> Callable[..., Any]:
         orig = getattr(f.init, "_hk_original", None)
         if orig is None:
             raise TypeError(
-                "eval_summary/tabulate: cannot find the function behind this Transformed; "
+                "haiku_core.experimental.eval_summary: cannot find the function behind this "
+                "Transformed; "
                 "pass the untransformed function instead."
             )
         return orig
     if not callable(f):
-        raise TypeError(f"eval_summary/tabulate: expected a function, got {type(f).__name__}.")
+        raise TypeError(
+            f"haiku_core.experimental.eval_summary: `f` must be a function, got {type(f).__name__}."
+        )
     # An ``init``/``apply`` (maybe jitted): summarise the function behind it (called with
     # the same arguments, as dm-haiku does). With ``unwrap_apply=False`` an ``apply`` is
     # run as given, inside the summary's transform (its arguments are apply's).
@@ -400,12 +403,14 @@ def tabulate(
     columns = tuple(columns or _COLUMNS)
     for c in columns:
         if c not in _COLUMNS:
-            raise ValueError(f"hk.experimental.tabulate: unknown column {c!r}; use {_COLUMNS}.")
+            raise ValueError(
+                f"haiku_core.experimental.tabulate: unknown column {c!r}; use {_COLUMNS}."
+            )
     filters = ("has_output",) if filters is None else tuple(filters)
     for flt in filters:
         if flt not in ("has_output", "has_params"):
             raise ValueError(
-                f"hk.experimental.tabulate: unknown filter {flt!r}; use 'has_output' or "
+                f"haiku_core.experimental.tabulate: unknown filter {flt!r}; use 'has_output' or "
                 "'has_params'."
             )
     summarise = eval_summary(f)

@@ -16,7 +16,7 @@ from haiku_core._src import base
 from haiku_core._src import config as _config
 from haiku_core._src import module as hk_module
 from haiku_core._src.base import Frame, PRNGSequence, _local
-from haiku_core._src.errors import JaxUsageError, NonEmptyStateError
+from haiku_core._src.errors import JaxUsageError, NonEmptyStateError, module_prefix
 
 __all__ = [
     "MultiTransformed",
@@ -93,7 +93,8 @@ _INIT_RNG_MSG = (
     "seed, or None if the function draws no random keys)."
 )
 _APPLY_RNG_MSG = (
-    "Apply must be called with an RNG as the {pos} argument, the required signature is: "
+    "haiku_core.{owner}.apply: Apply must be called with an RNG as the {pos} argument, the "
+    "required signature is: "
     "`{sig}`. Got {{type}}: {{value!r}}. Pass jax.random.PRNGKey(seed) or None (use "
     "hk.without_apply_rng(...) to drop the rng argument)."
 )
@@ -159,8 +160,9 @@ def _check_not_jax_wrapped(f: Any, what: str) -> None:
 def _check_mapping(what: str, value: Any) -> None:
     if not isinstance(value, Mapping):
         raise TypeError(
-            f"apply: the {what} argument must be a mapping {{module_name: {{name: array}}}} "
-            f"(as returned by init), got {type(value).__name__}: {value!r:.80}."
+            f"haiku_core.Transformed.apply: `{what}` must be a mapping "
+            f"{{module_name: {{name: array}}}} (as returned by init), got "
+            f"{type(value).__name__}: {value!r:.80}."
         )
 
 
@@ -190,7 +192,7 @@ def _strict_interceptor(next_f, args, kwargs, ctx):
     frame = _local.frames[-1]
     if frame.eager is True and any(isinstance(x, Tracer) for x in jax.tree.leaves((args, kwargs))):
         raise JaxUsageError(
-            f"haiku_core: {ctx.module.module_name}.{ctx.method_name} was called with traced "
+            f"{module_prefix(ctx.module)}: {ctx.method_name} was called with traced "
             "inputs from a raw JAX transform used inside the transformed function "
             "(hk.config check_jax_usage=True). " + base._RAW_TRANSFORM_HINT
         )
@@ -206,7 +208,7 @@ class TracerLeakError(JaxUsageError, jax.errors.UnexpectedTracerError):
 
 
 _TRACER_LEAK_HINT = (
-    "haiku_core: a JAX tracer leaked while running a function transformed by "
+    "haiku_core.transform: a JAX tracer leaked while running a function transformed by "
     "hk.transform (the original error is chained above). A likely cause is a raw JAX "
     "transform or control-flow primitive (jax.jit, jax.vmap, jax.lax.scan, ...) used "
     "inside the transformed function around code that creates parameters or state or "
@@ -268,17 +270,19 @@ def transform_with_state(f: Callable[..., Any]) -> TransformedWithState:
       >>> y.shape, sorted(state)
       ((3, 2), ['batch_norm/~/mean_ema', 'batch_norm/~/var_ema'])
     """
-    _check_not_jax_wrapped(f, "hk.transform_with_state")
+    _check_not_jax_wrapped(f, "haiku_core.transform_with_state")
     if isinstance(f, (Transformed, TransformedWithState)):
         raise ValueError(
-            "hk.transform_with_state: expected a function, got an already transformed "
+            "haiku_core.transform_with_state: expected a function, got an already transformed "
             f"{type(f).__name__}; pass the original function."
         )
 
     def init_fn(rng, *args, **kwargs):
         return _run_init(f, rng, args, kwargs, True)
 
-    apply_rng_msg = _APPLY_RNG_MSG.format(pos="third", sig="apply(params, state, rng, *a, **k)")
+    apply_rng_msg = _APPLY_RNG_MSG.format(
+        owner="TransformedWithState", pos="third", sig="apply(params, state, rng, *a, **k)"
+    )
 
     def apply_fn(params, state, rng, *args, **kwargs):
         if rng is not None:
@@ -327,13 +331,13 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
     """
     if not apply_rng:
         raise ValueError(
-            "hk.transform(apply_rng=False) is no longer supported; use "
+            "haiku_core.transform: `apply_rng=False` is no longer supported; use "
             "hk.without_apply_rng(hk.transform(f))."
         )
-    _check_not_jax_wrapped(f, "hk.transform")
+    _check_not_jax_wrapped(f, "haiku_core.transform")
     if isinstance(f, (Transformed, TransformedWithState)):
         raise ValueError(
-            "hk.transform: expected a function, got an already transformed "
+            "haiku_core.transform: expected a function, got an already transformed "
             f"{type(f).__name__}; pass the original function."
         )
 
@@ -341,7 +345,9 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
         params, _ = _run_init(f, rng, args, kwargs, False)
         return params
 
-    apply_rng_msg = _APPLY_RNG_MSG.format(pos="second", sig="apply(params, rng, *a, **k)")
+    apply_rng_msg = _APPLY_RNG_MSG.format(
+        owner="Transformed", pos="second", sig="apply(params, rng, *a, **k)"
+    )
 
     def apply_fn(params, rng, *args, **kwargs):
         if "state" in kwargs:
@@ -415,7 +421,7 @@ def without_apply_rng(f: TransformedT) -> TransformedT:
         with_state = True
     else:
         raise TypeError(
-            "hk.without_apply_rng: expected the result of hk.transform / "
+            "haiku_core.without_apply_rng: expected the result of hk.transform / "
             f"hk.transform_with_state / hk.multi_transform*, got {type(f).__name__}."
         )
 
@@ -465,14 +471,14 @@ def without_state(f: TransformedWithState) -> Transformed:
     """
     if not isinstance(f, TransformedWithState):
         raise TypeError(
-            f"hk.without_state: expected a TransformedWithState, got {type(f).__name__}."
+            f"haiku_core.without_state: expected a TransformedWithState, got {type(f).__name__}."
         )
 
     def init_fn(*args, **kwargs):
         params, state = f.init(*args, **kwargs)
         if state:
             raise NonEmptyStateError(
-                "hk.without_state: the function created state "
+                "haiku_core.without_state: the function created state "
                 f"({sorted(state)}); use it through hk.transform_with_state."
             )
         return params
@@ -483,7 +489,7 @@ def without_state(f: TransformedWithState) -> Transformed:
         out, state = f.apply(params, {}, *args, **kwargs)
         if state:
             raise NonEmptyStateError(
-                "hk.without_state: the function created state "
+                "haiku_core.without_state: the function created state "
                 f"({sorted(state)}); use it through hk.transform_with_state."
             )
         return out
@@ -516,7 +522,9 @@ def with_empty_state(f: Transformed) -> TransformedWithState:
       TypeError: if ``f`` is not a Transformed.
     """
     if not isinstance(f, Transformed):
-        raise TypeError(f"hk.with_empty_state: expected a Transformed, got {type(f).__name__}.")
+        raise TypeError(
+            f"haiku_core.with_empty_state: expected a Transformed, got {type(f).__name__}."
+        )
 
     def init_fn(*args, **kwargs):
         return f.init(*args, **kwargs), {}
@@ -592,7 +600,7 @@ def multi_transform(f: Callable[[], tuple[Callable[..., Any], Any]]) -> MultiTra
         params, state = f_ws.init(*args, **kwargs)
         if state:
             raise NonEmptyStateError(
-                "hk.multi_transform: the functions use state; use hk.multi_transform_with_state."
+                "haiku_core.multi_transform: the functions use state; use hk.multi_transform_with_state."
             )
         return params
 
@@ -601,7 +609,7 @@ def multi_transform(f: Callable[[], tuple[Callable[..., Any], Any]]) -> MultiTra
             out, state = apply(params, {}, rng, *args, **kwargs)
             if state:
                 raise NonEmptyStateError(
-                    "hk.multi_transform: the functions use state; use "
+                    "haiku_core.multi_transform: the functions use state; use "
                     "hk.multi_transform_with_state."
                 )
             return out

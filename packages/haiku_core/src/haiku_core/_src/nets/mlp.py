@@ -9,6 +9,7 @@ import jax
 
 from haiku_core._src import base, basic
 from haiku_core._src import module as hk_module
+from haiku_core._src.errors import module_prefix
 from haiku_core._src.typing import Initializer
 
 __all__ = ["MLP"]
@@ -100,7 +101,7 @@ class MLP(hk_module.Module):
         Raises:
           ValueError: if exactly one of ``dropout_rate`` / ``rng`` is given.
         """
-        owner = f"haiku_core.nets.MLP ({self.module_name})"
+        owner = module_prefix(self)
         if (dropout_rate is None) != (rng is None):
             given, missing = ("dropout_rate", "rng") if rng is None else ("rng", "dropout_rate")
             raise ValueError(
@@ -141,7 +142,7 @@ class MLP(hk_module.Module):
         seen = [getattr(layer, "input_size", None) for layer in self.layers]
         if any(size is None for size in seen):
             raise ValueError(
-                f"haiku_core.nets.MLP ({self.module_name}): reverse() needs each layer's "
+                f"{module_prefix(self)}: reverse() needs each layer's "
                 "input size, which is only known after the MLP has been applied once; call "
                 "it on an input first."
             )

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from haiku_core._src import basic, conv, depthwise_conv, reshape
 from haiku_core._src import module as hk_module
 from haiku_core._src.batch_norm import BatchNorm
+from haiku_core._src.errors import module_prefix
 from haiku_core._src.nets.resnet import check_image_batch
 
 __all__ = ["MobileNetV1", "MobileNetV1Block"]
@@ -150,7 +151,7 @@ class MobileNetV1(hk_module.Module):
             is not rank 4.
         """
         inputs = jnp.asarray(inputs)
-        check_image_batch(inputs, f"haiku_core.nets.MobileNetV1 ({self.module_name})")
+        check_image_batch(inputs, module_prefix(self))
         initial_conv = conv.Conv2D(
             output_channels=32,
             kernel_shape=(3, 3),

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from haiku_core._src import basic, conv, pool
 from haiku_core._src import module as hk_module
 from haiku_core._src.batch_norm import BatchNorm
+from haiku_core._src.errors import module_prefix
 
 __all__ = [
     "ResNet",
@@ -461,7 +462,7 @@ class ResNet(hk_module.Module):
             is not rank 4.
         """
         inputs = jnp.asarray(inputs)
-        check_image_batch(inputs, f"haiku_core.nets.ResNet ({self.module_name})")
+        check_image_batch(inputs, module_prefix(self))
         x = _stem(self, inputs, is_training, test_local_stats)
         for group in self.block_groups:
             x = group(x, is_training, test_local_stats)

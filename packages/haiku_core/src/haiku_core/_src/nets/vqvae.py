@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from haiku_core._src import base, moving_averages
 from haiku_core._src import initializers as hk_init
 from haiku_core._src import module as hk_module
+from haiku_core._src.errors import module_prefix
 
 __all__ = ["VectorQuantizer", "VectorQuantizerEMA"]
 
@@ -166,7 +167,7 @@ class VectorQuantizer(hk_module.Module):
             ``inputs`` is not ``embedding_dim``.
         """
         del is_training
-        owner = f"haiku_core.nets.VectorQuantizer ({self.module_name})"
+        owner = module_prefix(self)
         inputs = jnp.asarray(inputs)
         vectors = _as_vectors(inputs, self.embedding_dim, owner)
         sq_dist, ids, one_hot = _nearest_codes(vectors, self.embeddings, self.num_embeddings)
@@ -241,7 +242,7 @@ class VectorQuantizerEMA(hk_module.Module):
         super().__init__(name=name)
         if not 0 <= decay <= 1:
             raise ValueError(
-                f"haiku_core.nets.VectorQuantizerEMA ({self.module_name}): `decay` is a "
+                f"{module_prefix(self)}: `decay` is a "
                 f"moving-average weight between 0 and 1 inclusive; got {decay}."
             )
         self.embedding_dim = embedding_dim
@@ -296,7 +297,7 @@ class VectorQuantizerEMA(hk_module.Module):
           EmbeddingDimError: (a ValueError and TypeError) if the last axis of
             ``inputs`` is not ``embedding_dim``.
         """
-        owner = f"haiku_core.nets.VectorQuantizerEMA ({self.module_name})"
+        owner = module_prefix(self)
         inputs = jnp.asarray(inputs)
         vectors = _as_vectors(inputs, self.embedding_dim, owner)
         sq_dist, ids, one_hot = _nearest_codes(vectors, self.embeddings, self.num_embeddings)
