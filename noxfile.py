@@ -19,6 +19,8 @@ Quick reference (run from the repository root)::
     nox -s compat                          # opt-in: side by side with upstream dm-haiku / rlax
     nox -s bench                           # benchmarks vs upstream and peers
     nox -s demo                            # the main job: the demo examples
+    nox -s examples                        # the longer examples (SAC, GRPO, sharded LM)
+    nox -s multiprocess                    # sharded LM: 2 processes x 4 devices vs 1 x 8
     nox -s docs                            # docs site (sphinx -W, offline) + docs tests
 
 Every test session installs the package under test as a *built wheel* (never editable)
@@ -42,7 +44,6 @@ import sys
 from pathlib import Path
 
 import nox
-from nox.command import CommandFailed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tools import nox_support as ns
@@ -177,34 +178,22 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """pyright (config: [tool.pyright] per project) + public-API type-completeness figure."""
-    session.install(ns.PYRIGHT)
-    for package in PACKAGES:
-        session.install("-e", str(ROOT / "packages" / package))
-    session.install("-e", str(ns.SHARED_TESTING))
+    """pyright (standard mode, config: [tool.pyright] per project) + type completeness.
+
+    Fails on any pyright error and when ``pyright --verifytypes`` puts a package below
+    ``ns.TYPE_COMPLETENESS_TARGETS`` (both figures are printed).
+    """
+    ns.install_typecheck_env(session)
     session.chdir(ROOT)
-    python = session.run(
-        "python", "-c", "import sys; print(sys.executable)", silent=True
-    ).strip()
-    failed = []
-    for project in [*(f"packages/{p}" for p in PACKAGES), "shared_testing"]:
-        try:
-            session.run("pyright", "--pythonpath", python, "-p", project)
-        except CommandFailed:
-            failed.append(project)
-    # Type completeness of the public API (informative figure).
-    for package in PACKAGES:
-        session.run(
-            "pyright",
-            "--pythonpath",
-            python,
-            "--verifytypes",
-            package,
-            "--ignoreexternal",
-            success_codes=[0, 1],
-        )
+    failed = ns.run_pyright_projects(session)
+    below = ns.check_type_completeness(session)
+    problems = []
     if failed:
-        session.error(f"typecheck: pyright reported errors in {', '.join(failed)}")
+        problems.append(f"pyright reported errors in {', '.join(failed)}")
+    if below:
+        problems.append(f"type completeness below target for {', '.join(below)}")
+    if problems:
+        session.error("typecheck: " + "; ".join(problems))
 
 
 @nox.session
@@ -293,7 +282,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The main job: digits ConvNet, fully-jitted PPO and gymnasium DQN on CartPole-v1.
+    """The main job: digits ConvNet; fully-jitted PPO and PQN and gymnasium DQN on CartPole-v1.
 
     Writes plots and metrics JSON under ``out/demo/`` (``nox -s demo -- OUTDIR`` to change).
     """
@@ -305,8 +294,59 @@ def demo(session: nox.Session) -> None:
     env = {"JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
     session.run("python", "digits_classifier.py", "--out", str(out / "digits"), env=env)
     session.run("python", "ppo_cartpole.py", "--out", str(out / "ppo"), env=env)
+    session.run("python", "pqn_cartpole.py", "--out", str(out / "pqn"), env=env)
     session.run("python", "dqn_cartpole.py", "--out", str(out / "dqn"), env=env)
     session.run("python", "summarize.py", str(out), env=env)
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """The longer training examples: SAC on Pendulum-v1 (3 seeds), GRPO string reversal and
+    the sharded byte-level LM (3-minute budget on a (4, 2) mesh of 8 CPU devices).
+
+    About 25 minutes on 2 CPU cores; ``nox -s examples -- OUTDIR`` writes elsewhere.
+    """
+    ns.install_built_packages(session, *ns.EXAMPLE_DEPS)
+    out = Path(
+        session.posargs[0] if session.posargs else ROOT / "out" / "examples"
+    ).resolve()
+    session.chdir(ns.EXAMPLES)
+    env = {"JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
+    session.run("python", "sac_pendulum.py", "--out", str(out / "sac"), env=env)
+    session.run("python", "grpo_reverse.py", "--out", str(out / "grpo"), env=env)
+    session.run(
+        "python",
+        "sharded_lm.py",
+        "--fake-devices",
+        "8",
+        "--mesh",
+        "4,2",
+        "--minutes",
+        "3",
+        "--out",
+        str(out / "sharded_lm"),
+        env=env,
+    )
+    session.run("python", "summarize.py", str(out), env=env)
+
+
+@nox.session
+def multiprocess(session: nox.Session) -> None:
+    """sharded_lm as 2 processes x 4 CPU devices (jax.distributed, gloo collectives) against
+    1 process x 8 devices: fails unless the losses agree to 1e-5 relative."""
+    ns.install_built_packages(session, *ns.EXAMPLE_DEPS)
+    out = Path(session.create_tmp()).resolve() / "sharded_lm_multiprocess"
+    session.chdir(ns.EXAMPLES)
+    session.run(
+        "python",
+        "sharded_lm_multiprocess.py",
+        "--steps",
+        "10",
+        "--out",
+        str(out),
+        *session.posargs,
+        env={"JAX_PLATFORMS": "cpu"},
+    )
 
 
 @nox.session

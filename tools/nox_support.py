@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("haiku_core", "rlax_core")
@@ -610,3 +611,92 @@ def expose_pyenv_interpreters() -> None:
     extra = [v for v in installed if re.fullmatch(r"3\.\d+\.\d+", v) and v not in selected]
     if extra:
         os.environ["PYENV_VERSION"] = ":".join([*selected, *extra])
+
+
+# --------------------------------------------------------------------------- typecheck
+
+# Projects pyright checks (each has its own [tool.pyright] in its pyproject.toml).
+PYRIGHT_PROJECTS = (*(f"packages/{p}" for p in PACKAGES), "shared_testing")
+# Lowest accepted `pyright --verifytypes <package> --ignoreexternal` completeness score.
+TYPE_COMPLETENESS_TARGETS = {"haiku_core": 0.95, "rlax_core": 1.0}
+
+
+def install_typecheck_env(session: nox.Session) -> None:
+    """pyright, both packages as built wheels (non-editable) and shared_testing.
+
+    ``--verifytypes`` only sees a package installed as a regular (non-editable) copy with its
+    ``py.typed``; an editable install leaves it with "0 symbols".
+    """
+    session.install(PYRIGHT)
+    install_built_packages(session)
+    session.install("-e", str(SHARED_TESTING))
+
+
+def run_pyright_projects(session: nox.Session) -> list[str]:
+    """Runs pyright on every project; returns the projects that reported errors."""
+    python = session.run("python", "-c", "import sys; print(sys.executable)", silent=True)
+    python = str(python).strip()
+    failed = []
+    for project in PYRIGHT_PROJECTS:
+        try:
+            session.run("pyright", "--pythonpath", python, "-p", project)
+        except CommandFailed:
+            failed.append(project)
+    return failed
+
+
+def parse_type_completeness(report: dict) -> tuple[float, int, int, int]:
+    """``(score, known, ambiguous, unknown)`` from ``pyright --verifytypes --outputjson``."""
+    completeness = report["typeCompleteness"]
+    counts = completeness["exportedSymbolCounts"]
+    return (
+        float(completeness["completenessScore"]),
+        int(counts["withKnownType"]),
+        int(counts["withAmbiguousType"]),
+        int(counts["withUnknownType"]),
+    )
+
+
+def check_type_completeness(session: nox.Session) -> list[str]:
+    """Prints each package's type-completeness figure; returns the packages below target.
+
+    A package pyright cannot find (0 exported symbols, e.g. an editable install) counts as
+    below target, so the figure printed is always a real one.
+    """
+    below = []
+    for package in PACKAGES:
+        target = TYPE_COMPLETENESS_TARGETS[package]
+        # Exit status 1 only says "not 100%"; the JSON report is the verdict.
+        out = session.run(
+            "pyright",
+            "--verifytypes",
+            package,
+            "--ignoreexternal",
+            "--outputjson",
+            silent=True,
+            success_codes=[0, 1],
+        )
+        try:
+            text = str(out)
+            # pyright's own start-up notes (node download, ...) may precede the JSON.
+            report = json.loads(text[text.index("{") : text.rindex("}") + 1])
+            score, known, ambiguous, unknown = parse_type_completeness(report)
+        except (ValueError, KeyError) as e:
+            session.log(f"type completeness {package}: unreadable pyright report ({e})")
+            below.append(package)
+            continue
+        total = known + ambiguous + unknown
+        session.log(
+            f"type completeness {package}: {score:.1%} ({known} known, {ambiguous} ambiguous, "
+            f"{unknown} unknown of {total} exported symbols; target {target:.0%})"
+        )
+        if total == 0 or score < target:
+            if total == 0:
+                session.log(f"type completeness {package}: pyright found no installed package")
+            else:
+                # The human-readable listing names each symbol that is not fully typed.
+                session.run(
+                    "pyright", "--verifytypes", package, "--ignoreexternal", success_codes=[0, 1]
+                )
+            below.append(package)
+    return below

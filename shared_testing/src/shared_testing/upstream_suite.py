@@ -489,7 +489,7 @@ def summarize(
     upstream_failed = _failed_ids(baseline) if baseline else set()
     rows = []
     unexplained: list[str] = []
-    totals = dict.fromkeys((*_KINDS, "run", "deliberate"), 0)
+    totals: dict[str, int] = dict.fromkeys((*_KINDS, "run", "deliberate"), 0)
     for file in sorted(report):
         kinds = report[file]
         behaviour = kinds.get("behaviour", []) + kinds.get("collection_behaviour", [])

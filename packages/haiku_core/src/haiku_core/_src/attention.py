@@ -158,9 +158,9 @@ class MultiHeadAttention(hk_module.Module):
         super().__init__(name=name)
         self.num_heads = num_heads
         self.key_size = key_size
-        self.value_size = value_size or key_size
-        self.model_size = model_size or key_size * num_heads
-        self.w_init = _weight_initializer(module_prefix(self), w_init, w_init_scale)
+        self.value_size: int = value_size or key_size
+        self.model_size: int = model_size or key_size * num_heads
+        self.w_init: Initializer = _weight_initializer(module_prefix(self), w_init, w_init_scale)
         self.with_bias = with_bias
         self.b_init = b_init
 

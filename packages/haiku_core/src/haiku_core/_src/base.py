@@ -13,7 +13,7 @@ from __future__ import annotations
 import collections
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.extend.core as jax_core
@@ -458,7 +458,7 @@ def _get_parameter_slow(frame, bundle, name, shape, dtype, init):
                     "custom creator returned None; parameters must be arrays."
                 )
             frame.note_tracer(f"parameter '{full_name}' was created", value)
-            params.setdefault(bundle, {})[name] = value
+            cast(Any, params).setdefault(bundle, {})[name] = value
     else:
         raise _missing_param(frame, bundle, name)
     if frame.getters:
@@ -713,7 +713,7 @@ def is_prng_key(x: Any) -> bool:
     dtype = getattr(x, "dtype", None)
     if dtype is None:
         return False
-    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+    if cast(Any, jax.dtypes).issubdtype(dtype, jax.dtypes.prng_key):
         return True
     shape = getattr(x, "shape", None)
     return dtype == np.uint32 and shape is not None and len(shape) >= 1 and shape[-1] == 2
@@ -734,14 +734,14 @@ def _seq_key(key_or_seed: Any) -> jax.Array:
     shape = getattr(key_or_seed, "shape", None)
     if dtype is None or shape is None:
         raise ValueError(_SEQ_MSG.format(type=type(key_or_seed).__name__, value=key_or_seed))
-    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+    if cast(Any, jax.dtypes).issubdtype(dtype, jax.dtypes.prng_key):
         if tuple(shape):
             raise ValueError(
                 "haiku_core.PRNGSequence: key did not have expected shape and/or dtype: a typed key "
                 f"must be a single key of shape (), got shape {tuple(shape)} ({dtype}). Pass "
                 "one key, not a batch of keys."
             )
-        return key_or_seed
+        return cast(jax.Array, key_or_seed)
     expected = _raw_key_shape()
     if tuple(shape) != expected or dtype != np.uint32:
         raise ValueError(
@@ -749,7 +749,7 @@ def _seq_key(key_or_seed: Any) -> jax.Array:
             f"key of shape {expected} and dtype uint32, got shape {tuple(shape)} and dtype "
             f"{dtype}. Pass one key (e.g. jax.random.PRNGKey(0)), not a batch of keys."
         )
-    return key_or_seed
+    return cast(jax.Array, key_or_seed)
 
 
 _RAW_KEY_SHAPES: dict[Any, tuple[int, ...]] = {}
@@ -757,7 +757,7 @@ _RAW_KEY_SHAPES: dict[Any, tuple[int, ...]] = {}
 
 def _raw_key_shape() -> tuple[int, ...]:
     """Shape of a raw ``jax.random.PRNGKey`` under the configured default PRNG impl."""
-    impl = jax.config.jax_default_prng_impl
+    impl = cast(Any, jax.config).jax_default_prng_impl
     shape = _RAW_KEY_SHAPES.get(impl)
     if shape is None:
         shape = tuple(jax.eval_shape(lambda: jax.random.PRNGKey(0)).shape)
@@ -770,7 +770,7 @@ def to_prng_key(key_or_seed: Any, what: str) -> jax.Array:
         return jax.random.PRNGKey(key_or_seed)
     if not is_prng_key(key_or_seed):
         raise ValueError(what.format(type=type(key_or_seed).__name__, value=key_or_seed))
-    return key_or_seed
+    return cast(jax.Array, key_or_seed)
 
 
 class PRNGSequence(Iterator[jax.Array]):
@@ -1011,7 +1011,7 @@ class with_rng:
         self._old.append((frame, frame.rng))
         frame.rng = self._seq
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         frame, rng = self._old.pop()
         frame.rng = rng
 

@@ -119,7 +119,7 @@ class Linear(hk_module.Module):
         self.output_size = output_size
         self.with_bias = with_bias
         self.w_init = w_init
-        self.b_init = b_init or jnp.zeros
+        self.b_init: Initializer = b_init or jnp.zeros
 
     def __call__(
         self, inputs: jax.typing.ArrayLike, *, precision: jax.lax.Precision | None = None
@@ -233,7 +233,7 @@ class Bias(hk_module.Module):
         super().__init__(name=name)
         self.output_size = output_size
         self.bias_dims = bias_dims
-        self.b_init = b_init or jnp.zeros
+        self.b_init: Initializer = b_init or jnp.zeros
         self.bias_shape: tuple[int, ...] | None = None
         self.input_size: tuple[int, ...] | None = None
 
@@ -301,7 +301,7 @@ class Sequential(hk_module.Module):
           name: module name; default ``sequential``.
         """
         super().__init__(name=name)
-        self.layers = tuple(layers)
+        self.layers: tuple[Callable[..., Any], ...] = tuple(layers)
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """Applies the layers in order.

@@ -249,15 +249,19 @@ class BatchNorm(hk_module.Module):
         self.create_scale = create_scale
         self.create_offset = create_offset
         self.eps = eps
-        self.scale_init = scale_init or jnp.ones
-        self.offset_init = offset_init or jnp.zeros
+        self.scale_init: Initializer = scale_init or jnp.ones
+        self.offset_init: Initializer = offset_init or jnp.zeros
         self.axis = axis
         self.cross_replica_axis = cross_replica_axis
         self.cross_replica_axis_index_groups = cross_replica_axis_index_groups
         self.data_format = data_format
-        self.channel_index = channel_index(data_format, owner)
-        self.mean_ema = moving_averages.ExponentialMovingAverage(decay_rate, name="mean_ema")
-        self.var_ema = moving_averages.ExponentialMovingAverage(decay_rate, name="var_ema")
+        self.channel_index: int = channel_index(data_format, owner)
+        self.mean_ema: moving_averages.ExponentialMovingAverage = (
+            moving_averages.ExponentialMovingAverage(decay_rate, name="mean_ema")
+        )
+        self.var_ema: moving_averages.ExponentialMovingAverage = (
+            moving_averages.ExponentialMovingAverage(decay_rate, name="var_ema")
+        )
 
     def __call__(
         self,

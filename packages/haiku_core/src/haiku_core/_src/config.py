@@ -124,7 +124,7 @@ def context(
     module_auto_repr: bool | None = None,
     restore_flatmap: bool | None = None,
     rng_reserve_size: int | None = None,
-) -> Iterator[None]:
+) -> contextlib.AbstractContextManager[None]:
     """Context manager setting config options inside a ``with`` block only.
 
     Args:

@@ -310,15 +310,15 @@ class ConvND(hk_module.Module):
         self.kernel_shape = kernel
         self.stride = strides
         self.kernel_dilation = dilation
-        self.lhs_dilation = (1,) * n
+        self.lhs_dilation: tuple[int, ...] = (1,) * n
         self.padding = pads
         # Memory layout.
         self.data_format = data_format
         self.channel_index = layout_axis
-        self.dimension_numbers = dimension_numbers(n, layout_axis)
+        self.dimension_numbers: jax.lax.ConvDimensionNumbers = dimension_numbers(n, layout_axis)
         # Parameter creation.
         self.w_init = w_init
-        self.b_init = b_init or jnp.zeros
+        self.b_init: Initializer = b_init or jnp.zeros
         self.mask = mask
 
     def __call__(
@@ -618,7 +618,9 @@ class ConvNDTranspose(hk_module.Module):
             )
         self.num_spatial_dims = num_spatial_dims
         self.output_channels = output_channels
-        self.kernel_shape = replicate(w, "kernel_shape", kernel_shape, num_spatial_dims)
+        self.kernel_shape: tuple[int, ...] = replicate(
+            w, "kernel_shape", kernel_shape, num_spatial_dims
+        )
         self.output_shape: tuple[int, ...] | None = None
         if output_shape is not None:
             self.output_shape = replicate(w, "output_shape", output_shape, num_spatial_dims)
@@ -628,16 +630,16 @@ class ConvNDTranspose(hk_module.Module):
                     f"(the padding is then derived from the output size), got {padding!r}."
                 )
         self.with_bias = with_bias
-        self.stride = replicate(w, "stride", stride, num_spatial_dims)
+        self.stride: tuple[int, ...] = replicate(w, "stride", stride, num_spatial_dims)
         self.w_init = w_init
-        self.b_init = b_init or jnp.zeros
+        self.b_init: Initializer = b_init or jnp.zeros
         self.mask = mask
         self.data_format = data_format
-        self.channel_index = get_channel_index(data_format)
-        self.dimension_numbers = dimension_numbers(
+        self.channel_index: int = get_channel_index(data_format)
+        self.dimension_numbers: jax.lax.ConvDimensionNumbers = dimension_numbers(
             num_spatial_dims, self.channel_index, transpose=True
         )
-        self.padding = explicit_padding(
+        self.padding: str | tuple[tuple[int, int], ...] = explicit_padding(
             w, padding, self.kernel_shape, (1,) * num_spatial_dims, allow_padfn=False
         )
 

@@ -53,7 +53,7 @@ class ConvNDLSTM(rec.RNNCore):
         """
         super().__init__(name=name)
         self.num_spatial_dims = num_spatial_dims
-        self.input_shape = tuple(input_shape)
+        self.input_shape: tuple[int, ...] = tuple(input_shape)
         self.output_channels = output_channels
         self.kernel_shape = kernel_shape
 

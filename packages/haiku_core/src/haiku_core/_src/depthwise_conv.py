@@ -69,18 +69,22 @@ class _DepthwiseConvND(hk_module.Module):
         w = f"haiku_core.{type(self).__name__}"
         self.num_spatial_dims = n
         self.channel_multiplier = channel_multiplier
-        self.kernel_shape = replicate(w, "kernel_shape", kernel_shape, n)
-        self.stride = replicate(w, "stride", stride, n)
-        self.rate = replicate(w, "rate", rate, n)
-        self.kernel_dilation = self.rate
-        self.lhs_dilation = (1,) * n
-        self.padding = explicit_padding(w, padding, self.kernel_shape, self.rate)
+        self.kernel_shape: tuple[int, ...] = replicate(w, "kernel_shape", kernel_shape, n)
+        self.stride: tuple[int, ...] = replicate(w, "stride", stride, n)
+        self.rate: tuple[int, ...] = replicate(w, "rate", rate, n)
+        self.kernel_dilation: tuple[int, ...] = self.rate
+        self.lhs_dilation: tuple[int, ...] = (1,) * n
+        self.padding: str | tuple[tuple[int, int], ...] = explicit_padding(
+            w, padding, self.kernel_shape, self.rate
+        )
         self.with_bias = with_bias
         self.w_init = w_init
-        self.b_init = b_init or jnp.zeros
+        self.b_init: Initializer = b_init or jnp.zeros
         self.data_format = data_format
-        self.channel_index = get_channel_index(data_format)
-        self.dimension_numbers = dimension_numbers(n, self.channel_index)
+        self.channel_index: int = get_channel_index(data_format)
+        self.dimension_numbers: jax.lax.ConvDimensionNumbers = dimension_numbers(
+            n, self.channel_index
+        )
 
     def __call__(self, inputs: jax.typing.ArrayLike) -> jax.Array:
         """Applies the depthwise convolution.

@@ -166,7 +166,7 @@ class Embed(hk_module.Module):
         self.embed_dim: int = int(embed_dim)  # type: ignore[arg-type]
         self.lookup_style = lookup_style
         self.precision = precision
-        self.w_init = w_init or hk_init.TruncatedNormal()
+        self.w_init: Initializer = w_init or hk_init.TruncatedNormal()
 
     @property
     def embeddings(self) -> jax.Array:

@@ -87,14 +87,14 @@ class GroupNorm(hk_module.Module):
         if offset_init is not None and not create_offset:
             raise init_without_param_error(owner, "offset_init", "create_offset")
         self.groups = groups
-        self.axis = canonical_axis_spec(axis, owner)
+        self.axis: slice | tuple[int, ...] = canonical_axis_spec(axis, owner)
         self.create_scale = create_scale
         self.create_offset = create_offset
         self.eps = eps
-        self.scale_init = scale_init or jnp.ones
-        self.offset_init = offset_init or jnp.zeros
+        self.scale_init: Initializer = scale_init or jnp.ones
+        self.offset_init: Initializer = offset_init or jnp.zeros
         self.data_format = data_format
-        self.channel_index = channel_index(data_format, owner)
+        self.channel_index: int = channel_index(data_format, owner)
         self.rank: int | None = None
 
     def __call__(

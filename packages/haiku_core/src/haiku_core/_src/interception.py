@@ -48,7 +48,7 @@ def _install(what: str, fn: Callable, lists: Sequence[str]) -> Iterator[None]:
 
 def custom_creator(
     creator: Creator, *, params: bool = True, state: bool = False
-) -> contextlib.AbstractContextManager:
+) -> contextlib.AbstractContextManager[None]:
     """Installs ``creator`` around the creation of params (and optionally state).
 
     The creator is called as ``creator(next_creator, shape, dtype, init, context)``
@@ -73,7 +73,7 @@ def custom_creator(
 
 def custom_getter(
     getter: Getter, *, params: bool = True, state: bool = False
-) -> contextlib.AbstractContextManager:
+) -> contextlib.AbstractContextManager[None]:
     """Installs ``getter`` around every read of params (and optionally state).
 
     The getter is called as ``getter(next_getter, value, context)``; getters of
@@ -95,7 +95,7 @@ def custom_getter(
     return _install("haiku_core.custom_getter", getter, lists)
 
 
-def custom_setter(setter: Setter) -> contextlib.AbstractContextManager:
+def custom_setter(setter: Setter) -> contextlib.AbstractContextManager[None]:
     """Installs ``setter`` around every ``hk.set_state`` write.
 
     The setter is called as ``setter(next_setter, value, context)`` and may return

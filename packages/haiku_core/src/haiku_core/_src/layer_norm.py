@@ -170,15 +170,15 @@ class LayerNorm(hk_module.Module):
             raise init_without_param_error(owner, "scale_init", "create_scale")
         if offset_init is not None and not create_offset:
             raise init_without_param_error(owner, "offset_init", "create_offset")
-        self.axis = canonical_axis_spec(axis, owner)
+        self.axis: slice | tuple[int, ...] = canonical_axis_spec(axis, owner)
         self.eps = eps
         self.create_scale = create_scale
         self.create_offset = create_offset
-        self.scale_init = scale_init or jnp.ones
-        self.offset_init = offset_init or jnp.zeros
+        self.scale_init: Initializer = scale_init or jnp.ones
+        self.offset_init: Initializer = offset_init or jnp.zeros
         self.use_fast_variance = use_fast_variance
         self._param_axis_given = param_axis is not None
-        self.param_axis = (
+        self.param_axis: slice | tuple[int, ...] = (
             (-1,) if param_axis is None else canonical_axis_spec(param_axis, owner, "param_axis")
         )
 
@@ -377,11 +377,11 @@ class RMSNorm(hk_module.Module):
         owner = module_prefix(self)
         if scale_init is not None and not create_scale:
             raise init_without_param_error(owner, "scale_init", "create_scale")
-        self.axis = canonical_axis_spec(axis, owner)
+        self.axis: slice | tuple[int, ...] = canonical_axis_spec(axis, owner)
         self.eps = eps
         self.create_scale = create_scale
-        self.scale_init = scale_init or jnp.ones
-        self.param_axis = (
+        self.scale_init: Initializer = scale_init or jnp.ones
+        self.param_axis: slice | tuple[int, ...] = (
             (-1,) if param_axis is None else canonical_axis_spec(param_axis, owner, "param_axis")
         )
 

@@ -69,7 +69,7 @@ def layer_stack(
     transparent: bool = False,
     transparency_map: LayerStackTransparencyMapping | None = None,
     name: str | None = None,
-):
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: run a layer function ``num_layers`` times via ``jax.lax.scan``.
 
     Every parameter/state of the layer is stored once with a new leading

@@ -20,7 +20,7 @@ import pprint
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, cast, runtime_checkable
 
 import jax
 
@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_M = TypeVar("_M")
+_MM = TypeVar("_MM", bound="ModuleMetaclass")
 
 # An explicit number is "_0" or "_<n>" without leading zeros ("x_007" is a plain name).
 _NUMBERED = re.compile(r"^(.*)_(0|[1-9]\d*)$")
@@ -111,7 +113,7 @@ def _child_prefix(entry: list) -> str:
 def _unique_name(parent: list, base_name: str, n: int | None) -> str:
     """Picks the unique full name for a child called ``base_name`` of ``parent``."""
     prefix = _child_prefix(parent)
-    counters = parent[COUNTERS]
+    counters: dict[str, int] | None = parent[COUNTERS]
     if counters is None:
         counters = parent[COUNTERS] = {}
         parent[USED] = set()
@@ -228,7 +230,7 @@ def _intercepted(module, method_name, method, args, kwargs, owner_cls):
     def run(*a, **k):
         if policy is not None:
             a, k = policy.cast_to_compute((a, k))
-            with mp._policy_scope(policy) if hasattr(mp, "_policy_scope") else _null():
+            with cast(Any, mp)._policy_scope(policy) if hasattr(mp, "_policy_scope") else _null():
                 with _policy_getter(policy):
                     out = method(module, *a, **k)
             return policy.cast_to_output(out)
@@ -346,13 +348,18 @@ _SKIP = frozenset({"__init__", "__new__", "__init_subclass__", "__repr__", "__ge
 
 # Deriving from Protocol's metaclass (itself an ABCMeta) lets a module class also
 # list a ``typing.Protocol`` among its bases without a metaclass conflict.
-_ProtocolMeta = type(Protocol)
+if TYPE_CHECKING:
+    from abc import ABCMeta as _ProtocolMeta
+else:
+    _ProtocolMeta = type(Protocol)
 
 
 class ModuleMetaclass(_ProtocolMeta):
     """Wraps module methods so they run in the module's scope."""
 
-    def __new__(mcs, name, bases, clsdict, **kwargs):
+    def __new__(
+        mcs: type[_MM], name: str, bases: tuple[type, ...], clsdict: dict[str, Any], **kwargs: Any
+    ) -> _MM:
         owner: list = [None]
         # Module classes are concrete classes even when a Protocol is among their
         # bases; this keeps isinstance() on them an ordinary class check.
@@ -386,7 +393,7 @@ class ModuleMetaclass(_ProtocolMeta):
             sig = inspect.signature(cls.__init__)
         return sig.replace(parameters=list(sig.parameters.values())[1:])
 
-    def __call__(cls, *args, **kwargs):
+    def __call__(cls: type[_M], *args: Any, **kwargs: Any) -> _M:
         frames = _local.frames
         if not frames:
             raise ValueError(
@@ -501,7 +508,8 @@ class Module(metaclass=ModuleMetaclass):
         Module.__init__(self, name=requested)
         if not isinstance(type(self).__dict__.get("name", None), property):
             # A dataclass field shadows the ``name`` property: keep the field in step.
-            self.__dict__["name"] = self._hk_name.rsplit("/", 1)[-1]
+            short_name = cast(str, self._hk_name).rsplit("/", 1)[-1]
+            cast("dict[str, Any]", self.__dict__)["name"] = short_name
 
     @property
     def module_name(self) -> str:
@@ -703,7 +711,9 @@ class _NameScope:
         self._frame.stack.pop()
 
 
-def name_scope(name: str, *, method_name: str = "__call__") -> contextlib.AbstractContextManager:
+def name_scope(
+    name: str, *, method_name: str = "__call__"
+) -> contextlib.AbstractContextManager[None]:
     """Prefixes the names of modules/params/state created in the block with ``name/``.
 
     The scope behaves like an anonymous module called ``name`` (so using the same
@@ -792,7 +802,7 @@ class SupportsCall(ModuleProtocol, Protocol):
 class CallableModule(Module):
     """Base of classes made by :func:`to_module`."""
 
-    def __call__(self, *args, **kwargs):  # pragma: no cover - overridden
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
 
 
@@ -870,7 +880,7 @@ class Deferred:
           call_methods: method names whose first call builds the target and then
             calls the same method on it (``__call__`` is always forwarded).
         """
-        self._factory = factory
+        self._factory: Callable[[], Any] | None = factory
         frames = _local.frames
         # Made inside a module or name scope: the target is named as if built there.
         # Made at the top level: it is named where it is first used.
@@ -895,11 +905,11 @@ class Deferred:
                 current = frame.stack
                 frame.stack = list(saved[1])
                 try:
-                    target = self._factory()
+                    target = cast("Callable[[], Any]", self._factory)()
                 finally:
                     frame.stack = current
             else:
-                target = self._factory()
+                target = cast("Callable[[], Any]", self._factory)()
             self._factory = None
             self._target = target
         return self._target

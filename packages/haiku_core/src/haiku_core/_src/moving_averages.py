@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -54,7 +54,7 @@ class ExponentialMovingAverage(hk_module.Module):
 
     def __init__(
         self,
-        decay,
+        decay: float,
         zero_debias: bool = True,
         warmup_length: int = 0,
         name: str | None = None,
@@ -105,9 +105,10 @@ class ExponentialMovingAverage(hk_module.Module):
                 DeprecationWarning,
                 stacklevel=2,
             )
-            shape, dtype = shape.shape, shape.dtype
-        base.get_state("hidden", shape, dtype, init=jnp.zeros)
-        base.get_state("average", shape, dtype, init=jnp.zeros)
+            value = cast(Any, shape)
+            shape, dtype = value.shape, value.dtype
+        base.get_state("hidden", cast("Sequence[int]", shape), dtype, init=jnp.zeros)
+        base.get_state("average", cast("Sequence[int]", shape), dtype, init=jnp.zeros)
 
     def __call__(self, value: float | jax.Array, update_stats: bool = True) -> jax.Array:
         """Folds ``value`` into the average and returns the new average.
@@ -198,7 +199,7 @@ class EMAParamsTree(hk_module.Module):
 
     def __init__(
         self,
-        decay,
+        decay: float,
         zero_debias: bool = True,
         warmup_length: int = 0,
         ignore_regex: str = "",
@@ -219,7 +220,9 @@ class EMAParamsTree(hk_module.Module):
         self.warmup_length = warmup_length
         self.ignore_regex = ignore_regex
 
-    def __call__(self, tree, update_stats=True):
+    def __call__(
+        self, tree: Mapping[str, Mapping[str, Any]], update_stats: bool = True
+    ) -> dict[str, dict[str, Any]]:
         """Updates the averages and returns a tree of averages.
 
         Args:

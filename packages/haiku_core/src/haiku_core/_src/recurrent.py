@@ -185,7 +185,9 @@ class VanillaRNN(RNNCore):
         self.hidden_size = hidden_size
         self.double_bias = double_bias
 
-    def __call__(self, inputs: jax.typing.ArrayLike, prev_state: jax.typing.ArrayLike):
+    def __call__(
+        self, inputs: jax.typing.ArrayLike, prev_state: jax.typing.ArrayLike
+    ) -> tuple[jax.Array, jax.Array]:
         """Runs one step.
 
         Args:
@@ -392,11 +394,13 @@ class GRU(RNNCore):
         """
         super().__init__(name=name)
         self.hidden_size = hidden_size
-        self.w_i_init = w_i_init or hk_init.VarianceScaling()
-        self.w_h_init = w_h_init or hk_init.VarianceScaling()
-        self.b_init = b_init or jnp.zeros
+        self.w_i_init: hk_init.Initializer = w_i_init or hk_init.VarianceScaling()
+        self.w_h_init: hk_init.Initializer = w_h_init or hk_init.VarianceScaling()
+        self.b_init: hk_init.Initializer = b_init or jnp.zeros
 
-    def __call__(self, inputs: jax.typing.ArrayLike, state: jax.typing.ArrayLike):
+    def __call__(
+        self, inputs: jax.typing.ArrayLike, state: jax.typing.ArrayLike
+    ) -> tuple[jax.Array, jax.Array]:
         """Runs one step.
 
         Args:
@@ -603,7 +607,7 @@ class _DeepRNN(RNNCore):
         name: str | None = None,
     ):
         super().__init__(name=name)
-        self.layers = tuple(layers)
+        self.layers: tuple[Any, ...] = tuple(layers)
         self.skip_connections = skip_connections
         self.concat_final_output_if_skip = concat_final_output_if_skip
         if skip_connections:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -79,7 +80,10 @@ class SpectralNorm(hk_module.Module):
         self.n_steps = n_steps
 
     def __call__(
-        self, value, update_stats: bool = True, error_on_non_matrix: bool = False
+        self,
+        value: jax.typing.ArrayLike,
+        update_stats: bool = True,
+        error_on_non_matrix: bool = False,
     ) -> jax.Array:
         """Spectrally normalises ``value``.
 
@@ -175,7 +179,9 @@ class SNParamsTree(hk_module.Module):
         self.n_steps = n_steps
         self.ignore_regex = ignore_regex
 
-    def __call__(self, tree, update_stats=True):
+    def __call__(
+        self, tree: Mapping[str, Mapping[str, Any]], update_stats: bool = True
+    ) -> dict[str, dict[str, Any]]:
         """Normalises every leaf of ``tree``.
 
         Args:

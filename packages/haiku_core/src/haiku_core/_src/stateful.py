@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -118,7 +118,7 @@ def _as_array(v: Any) -> Any:
     Python literals; params and state are always arrays.
     """
     if isinstance(v, (int, float, complex)) and hasattr(v, "dtype"):
-        return jnp.asarray(v, dtype=v.dtype)
+        return jnp.asarray(v, dtype=cast(Any, v).dtype)
     return v
 
 
@@ -556,7 +556,7 @@ def cond(
     )
 
 
-def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
+def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -> Any:
     """``jax.lax.switch`` for functions that use modules.
 
     Each distinct branch function is traced once. Under init, params and state the

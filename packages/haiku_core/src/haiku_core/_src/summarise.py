@@ -378,7 +378,7 @@ def tabulate(
     *,
     columns: Sequence[str] | None = _COLUMNS,
     filters: Sequence[str] | None = ("has_output",),
-    tabulate_kwargs={"tablefmt": "grid"},  # noqa: B006 - mirrors upstream signature
+    tabulate_kwargs: Mapping[str, Any] = {"tablefmt": "grid"},
 ) -> Callable[..., str]:
     """Wraps ``f`` so calling it returns a text table of its module calls.
 

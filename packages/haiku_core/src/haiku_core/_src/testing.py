@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import jax
 
@@ -73,8 +73,8 @@ def transform_and_run(
             return t.apply(params, state, rng, *args, **kwargs)
 
         if jax_transform is not None:
-            init_fn = jax_transform(init_fn)
-            apply_fn = jax_transform(apply_fn)
+            init_fn = cast(Any, jax_transform)(init_fn)
+            apply_fn = cast(Any, jax_transform)(apply_fn)
         rng = None if seed is None else jax.random.PRNGKey(seed)
         init_rng, apply_rng = (rng, rng) if rng is None else tuple(jax.random.split(rng))
         if map_rng is not None:

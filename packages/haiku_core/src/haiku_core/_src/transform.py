@@ -453,7 +453,7 @@ def _drop_param(fn: Callable, orig: Callable, name: str) -> None:
     params = [p for p in sig.parameters.values() if p.name != name]
     fn.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
     if hasattr(fn, "__wrapped__"):
-        del fn.__wrapped__
+        delattr(fn, "__wrapped__")
 
 
 def without_state(f: TransformedWithState) -> Transformed:

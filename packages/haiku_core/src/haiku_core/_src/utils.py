@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -176,11 +176,11 @@ def replicate(element: T | Sequence[T], num_times: int, name: str) -> tuple[T, .
     """
     if isinstance(element, (list, tuple)):
         if len(element) == 1:
-            return tuple(element) * num_times
+            return cast("tuple[T, ...]", tuple(element) * num_times)
         if len(element) == num_times:
-            return tuple(element)
+            return cast("tuple[T, ...]", tuple(element))
         raise TypeError(
             f"haiku_core replicate: `{name}` takes one value, or a sequence of 1 or "
             f"{num_times} values; got {len(element)} values: {element!r}."
         )
-    return (element,) * num_times
+    return cast("tuple[T, ...]", (element,) * num_times)

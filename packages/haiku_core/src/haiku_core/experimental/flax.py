@@ -18,7 +18,7 @@ if flax_available():
     __all__ = ["Module", *__all__]  # noqa: F822 - Module is built lazily by __getattr__
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> type:
     if name == "Module":
         return make_module_class()
     raise AttributeError(f"module 'haiku_core.experimental.flax' has no attribute {name!r}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import jax
 
@@ -72,7 +72,7 @@ class MLP(hk_module.Module):
         self.activation = activation
         self.activate_final = activate_final
         output_sizes = tuple(output_sizes)
-        self.layers = tuple(
+        self.layers: tuple[basic.Linear, ...] = tuple(
             basic.Linear(
                 **_explicit_only(
                     output_size=size,
@@ -84,9 +84,11 @@ class MLP(hk_module.Module):
             )
             for i, size in enumerate(output_sizes)
         )
-        self.output_size = output_sizes[-1] if output_sizes else None
+        self.output_size: int | None = output_sizes[-1] if output_sizes else None
 
-    def __call__(self, inputs: jax.Array, dropout_rate: float | None = None, rng=None) -> jax.Array:
+    def __call__(
+        self, inputs: jax.Array, dropout_rate: float | None = None, rng: jax.Array | None = None
+    ) -> jax.Array:
         """Applies the MLP.
 
         Args:
@@ -161,7 +163,9 @@ class MLP(hk_module.Module):
             "activate_final": False,
         }
         chosen = {k: v for k, v in options.items() if v is not defaults[k]}
-        return MLP(output_sizes=tuple(int(s) for s in reversed(seen)), name=name, **chosen)
+        return MLP(
+            output_sizes=tuple(int(cast(int, s)) for s in reversed(seen)), name=name, **chosen
+        )
 
 
 # Public objects report their public home (reprs, docs, pickling).

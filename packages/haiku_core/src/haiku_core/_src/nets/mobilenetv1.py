@@ -37,7 +37,7 @@ class MobileNetV1Block(hk_module.Module):
         self.channels = channels
         self.stride = stride
         self.use_bn = use_bn
-        self.with_bias = not use_bn
+        self.with_bias: bool = not use_bn
 
     def __call__(self, inputs: jax.Array, is_training: bool) -> jax.Array:
         """Applies the block to ``[B, H, W, C]`` inputs."""
@@ -133,7 +133,7 @@ class MobileNetV1(hk_module.Module):
         self.strides = strides
         self.channels = channels
         self.use_bn = use_bn
-        self.with_bias = not use_bn
+        self.with_bias: bool = not use_bn
         self.num_classes = num_classes
 
     def __call__(self, inputs: jax.Array, is_training: bool) -> jax.Array:

@@ -138,12 +138,12 @@ class BlockV1(hk_module.Module):
         super().__init__(name=name)
         self.use_projection = use_projection
         if use_projection:
-            self.proj_conv = _conv(channels, 1, stride, "shortcut_conv")
-            self.proj_batchnorm = BatchNorm(
+            self.proj_conv: conv.Conv2D = _conv(channels, 1, stride, "shortcut_conv")
+            self.proj_batchnorm: BatchNorm = BatchNorm(
                 name="shortcut_batchnorm",
                 **{"create_scale": True, "create_offset": True, "decay_rate": 0.999, **bn_config},
             )
-        self.layers = _make_main_path(
+        self.layers: tuple[tuple[conv.Conv2D, BatchNorm], ...] = _make_main_path(
             channels, stride, bottleneck, bn_config, zero_last_scale=bottleneck
         )
 
@@ -191,8 +191,8 @@ class BlockV2(hk_module.Module):
         super().__init__(name=name)
         self.use_projection = use_projection
         if use_projection:
-            self.proj_conv = _conv(channels, 1, stride, "shortcut_conv")
-        self.layers = _make_main_path(
+            self.proj_conv: conv.Conv2D = _conv(channels, 1, stride, "shortcut_conv")
+        self.layers: tuple[tuple[conv.Conv2D, BatchNorm], ...] = _make_main_path(
             channels, stride, bottleneck, bn_config, zero_last_scale=False
         )
 
@@ -238,7 +238,7 @@ class BlockGroup(hk_module.Module):
         """
         super().__init__(name=name)
         block_cls = BlockV2 if resnet_v2 else BlockV1
-        self.blocks = []
+        self.blocks: list[BlockV1 | BlockV2] = []
         for index in range(num_blocks):
             first = index == 0
             self.blocks.append(
@@ -421,10 +421,10 @@ class ResNet(hk_module.Module):
             **(logits_config or {}),
         }
 
-        self.initial_conv = conv.Conv2D(**stem_kwargs)
+        self.initial_conv: conv.Conv2D = conv.Conv2D(**stem_kwargs)
         if not resnet_v2:
-            self.initial_batchnorm = BatchNorm(name="initial_batchnorm", **norm_kwargs)
-        self.block_groups = []
+            self.initial_batchnorm: BatchNorm = BatchNorm(name="initial_batchnorm", **norm_kwargs)
+        self.block_groups: list[BlockGroup] = []
         for index, (depth, width, stride) in enumerate(
             zip(blocks_per_group, channels_per_group, strides, strict=True)
         ):
@@ -441,8 +441,8 @@ class ResNet(hk_module.Module):
                 )
             )
         if resnet_v2:
-            self.final_batchnorm = BatchNorm(name="final_batchnorm", **norm_kwargs)
-        self.logits = basic.Linear(num_classes, **head_kwargs)
+            self.final_batchnorm: BatchNorm = BatchNorm(name="final_batchnorm", **norm_kwargs)
+        self.logits: basic.Linear = basic.Linear(num_classes, **head_kwargs)
 
     def __call__(
         self, inputs: jax.Array, is_training: bool, test_local_stats: bool = False

@@ -215,10 +215,10 @@ class VectorQuantizerEMA(hk_module.Module):
 
     def __init__(
         self,
-        embedding_dim,
-        num_embeddings,
-        commitment_cost,
-        decay,
+        embedding_dim: int,
+        num_embeddings: int,
+        commitment_cost: float,
+        decay: float,
         epsilon: float = 1e-5,
         dtype: Any = jnp.float32,
         cross_replica_axis: str | None = None,
