@@ -629,7 +629,8 @@ def install_typecheck_env(session: nox.Session) -> None:
     """
     session.install(PYRIGHT)
     install_built_packages(session)
-    session.install("-e", str(SHARED_TESTING))
+    # absl-py: an optional import of shared_testing.upstream_suite, resolved for pyright.
+    session.install("-e", str(SHARED_TESTING), "absl-py")
 
 
 def run_pyright_projects(session: nox.Session) -> list[str]:
