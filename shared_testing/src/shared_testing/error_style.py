@@ -87,15 +87,16 @@ class _File:
         self.tree = ast.parse(path.read_text(), filename=str(path))
         self.constants: dict[str, str] = {}
         for node in self.tree.body:
+            value = getattr(node, "value", None)
             if (
                 isinstance(node, ast.Assign | ast.AnnAssign)
-                and isinstance(getattr(node, "value", None), ast.Constant)
-                and isinstance(node.value.value, str)
+                and isinstance(value, ast.Constant)
+                and isinstance(value.value, str)
             ):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:
                     if isinstance(t, ast.Name):
-                        self.constants[t.id] = node.value.value
+                        self.constants[t.id] = value.value
         self.parents: dict[ast.AST, ast.AST] = {}
         for parent in ast.walk(self.tree):
             for child in ast.iter_child_nodes(parent):
