@@ -123,16 +123,17 @@ class _Recorder:
                 self.records[key] = (priority, lead + tuple(axes))
 
 
-def _check_axes(what: str, axes: Any) -> LogicalAxes:
+def _check_axes(what: str, axes: Any, context: str = "") -> LogicalAxes:
     if isinstance(axes, str) or not isinstance(axes, (tuple, list)):
         raise TypeError(
-            f"{what}: `axes` must be a tuple of logical axis names (str or None), one per "
-            f"parameter axis, got {axes!r}."
+            f"{what}: {context}`axes` must be a tuple of logical axis names (str or None), "
+            f"one per parameter axis, got {axes!r}."
         )
     for a in axes:
         if a is not None and not isinstance(a, str):
             raise TypeError(
-                f"{what}: every entry of `axes` must be a str or None, got {a!r} in {axes!r}."
+                f"{what}: {context}every entry of `axes` must be a str or None, got {a!r} "
+                f"in {axes!r}."
             )
     return tuple(axes)
 
@@ -186,7 +187,7 @@ def annotate(param_name: str, axes: LogicalAxes, *, module: Any = None) -> None:
     """
     if _tls.recorder is None:
         return
-    _record(param_name, axes, module, _USER, "hk.sharding.annotate")
+    _record(param_name, axes, module, _USER, "haiku_core.sharding.annotate")
 
 
 def default_axes(param_name: str, axes: LogicalAxes, *, module: Any = None) -> None:
@@ -194,7 +195,7 @@ def default_axes(param_name: str, axes: LogicalAxes, *, module: Any = None) -> N
     if _tls.recorder is None:
         return
     priority = _OWN_DEFAULT if module is None else _PARENT_DEFAULT
-    _record(param_name, axes, module, priority, "hk.sharding (built-in default)")
+    _record(param_name, axes, module, priority, "haiku_core.sharding.annotate")
 
 
 def channel_axes(rank: int, name: str) -> LogicalAxes:
@@ -384,7 +385,7 @@ def specs_from_rules(
     >>> hk.sharding.specs_from_rules(params, [(r"/w$", P(None, "model")), (r"/b$", P())])
     {'linear': {'b': P(), 'w': P(None, 'model')}}
     """
-    what = "hk.sharding.specs_from_rules"
+    what = "haiku_core.sharding.specs_from_rules"
     compiled = []
     for i, rule in enumerate(rules):
         if not (isinstance(rule, (tuple, list)) and len(rule) == 2):
@@ -510,8 +511,8 @@ def logical_axes(
     >>> hk.sharding.logical_axes(f.init, jax.random.PRNGKey(0), jnp.ones([2, 3]))
     {'linear': {'b': ('mlp',), 'w': ('embed', 'mlp')}}
     """
-    what = "hk.sharding.logical_axes"
-    compiled = [(re.compile(p), _check_axes(f"{what} (override {p!r})", a)) for p, a in overrides]
+    what = "haiku_core.sharding.logical_axes"
+    compiled = [(re.compile(p), _check_axes(what, a, f"override {p!r}: ")) for p, a in overrides]
     if _tls.recorder is not None:
         raise RuntimeError(f"{what}: cannot be nested inside another logical_axes call.")
     rec = _Recorder()
@@ -520,7 +521,7 @@ def logical_axes(
     try:
         # A fresh cache key: an init_fn that is jitted and already traced is traced again,
         # so its annotate calls run.
-        with _cache_key(("hk.sharding.logical_axes", next(_record_counter))):
+        with _cache_key(("haiku_core.sharding.logical_axes", next(_record_counter))):
             shapes = jax.eval_shape(g, *dyn)
     finally:
         _tls.recorder = None
@@ -634,7 +635,7 @@ def logical_to_specs(
     >>> hk.sharding.logical_to_specs(axes, [("embed", None), ("mlp", "model")])
     {'linear': {'b': P('model',), 'w': P(None, 'model')}}
     """
-    what = "hk.sharding.logical_to_specs"
+    what = "haiku_core.sharding.logical_to_specs"
     norm = _normalise_rules(what, rules)
     flat, treedef = jax.tree_util.tree_flatten_with_path(logical_tree, is_leaf=_is_axes_leaf)
     shape_leaves = None
@@ -743,7 +744,7 @@ def sharded_init(
     >>> params["linear"]["w"].sharding.spec
     P(None, 'model')
     """
-    what = "hk.sharding.sharded_init"
+    what = "haiku_core.sharding.sharded_init"
     g, dyn = _split_static(init_fn, args, kwargs)
     shapes = jax.eval_shape(g, *dyn)
     if callable(specs):
@@ -827,7 +828,7 @@ def use_rules(rules: LogicalRules, mesh: Mesh | None = None) -> Iterator[None]:
     >>> with hk.sharding.use_rules([("batch", "data")]):
     ...     pass
     """
-    what = "hk.sharding.use_rules"
+    what = "haiku_core.sharding.use_rules"
     norm = _normalise_rules(what, rules)
     if mesh is not None:
         for name, target in norm:
@@ -839,7 +840,7 @@ def use_rules(rules: LogicalRules, mesh: Mesh | None = None) -> Iterator[None]:
                     )
     _tls.rules.append((norm, mesh))
     try:
-        with _cache_key(("hk.sharding.use_rules", norm, mesh)):
+        with _cache_key(("haiku_core.sharding.use_rules", norm, mesh)):
             yield
     finally:
         _tls.rules.pop()
@@ -870,11 +871,11 @@ def constrain(x: jax.Array, logical_axes: LogicalAxes) -> jax.Array:
         ndim = np.ndim(x)
         if len(logical_axes) != ndim:
             raise ValueError(
-                f"hk.sharding.constrain: `logical_axes` {tuple(logical_axes)} has "
+                f"haiku_core.sharding.constrain: `logical_axes` {tuple(logical_axes)} has "
                 f"{len(logical_axes)} names but `x` has rank {ndim} (shape {np.shape(x)})."
             )
         return x
-    what = "hk.sharding.constrain"
+    what = "haiku_core.sharding.constrain"
     axes = _check_axes(what, logical_axes)
     ndim = np.ndim(x)
     if len(axes) != ndim:
@@ -939,7 +940,7 @@ def summary(params: Any, specs: Any = None, *, mesh: AnyMesh | None = None) -> s
         spec_leaves = jax.tree_util.tree_leaves(specs, is_leaf=_is_spec_leaf)
         if len(spec_leaves) != len(flat):
             raise ValueError(
-                f"hk.sharding.summary: `specs` has {len(spec_leaves)} leaves but `params` "
+                f"haiku_core.sharding.summary: `specs` has {len(spec_leaves)} leaves but `params` "
                 f"has {len(flat)}; expected the same structure."
             )
     rows = []
@@ -966,7 +967,7 @@ def summary(params: Any, specs: Any = None, *, mesh: AnyMesh | None = None) -> s
                 per_device[d] = per_device.get(d, 0) + b
             dev_bytes: int | None = max(local.values())
         else:
-            pspec = _as_spec("hk.sharding.summary", "spec", spec)
+            pspec = _as_spec("haiku_core.sharding.summary", "spec", spec)
             if mesh is not None:
                 sizes = dict(mesh.shape)
                 div = 1
@@ -980,7 +981,7 @@ def summary(params: Any, specs: Any = None, *, mesh: AnyMesh | None = None) -> s
                 dev_bytes = None
                 known = False
             computed_max += dev_bytes or 0
-        spec_txt = _fmt_spec(_as_spec("hk.sharding.summary", "spec", spec))
+        spec_txt = _fmt_spec(_as_spec("haiku_core.sharding.summary", "spec", spec))
         rows.append(
             (
                 _path_str(keys),
