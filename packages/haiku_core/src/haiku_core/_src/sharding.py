@@ -955,8 +955,11 @@ def summary(params: Any, specs: Any = None, *, mesh: AnyMesh | None = None) -> s
         total += nbytes
         sharding = getattr(leaf, "sharding", None)
         shards = None
-        if isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer):
-            shards = leaf.addressable_shards
+        if isinstance(leaf, jax.Array):
+            try:
+                shards = leaf.addressable_shards
+            except Exception:  # a tracer has no shards
+                shards = None
         if isinstance(sharding, NamedSharding):
             spec = sharding.spec
         if shards:
