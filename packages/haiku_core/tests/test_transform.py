@@ -385,7 +385,7 @@ def test_state_passed_by_keyword_to_stateless_apply_is_type_error(make):
 
     t = make(f)
     # dm-haiku 0.0.17 raises TypeError: `state` clashes with the transform's arguments.
-    with pytest.raises(TypeError, match=r"state.*positionally"):
+    with pytest.raises(TypeError, match=r"^haiku_core\.Transformed\.apply: .*state.*positionally"):
         t.apply(params=None, state=None, rng=None)
     # Passed positionally it reaches f.
     assert t.apply(None, None, 3) == 3
@@ -397,7 +397,7 @@ def test_rng_passed_by_keyword_without_apply_rng_is_type_error(make):
         return rng
 
     t = hk.without_apply_rng(make(f))
-    with pytest.raises(TypeError, match=r"rng.*positionally"):
+    with pytest.raises(TypeError, match=r"^haiku_core\.Transformed\.apply: .*rng.*positionally"):
         if make is hk.transform:
             t.apply(params=None, rng=None)
         else:

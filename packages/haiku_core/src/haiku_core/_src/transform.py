@@ -16,7 +16,7 @@ from haiku_core._src import base
 from haiku_core._src import config as _config
 from haiku_core._src import module as hk_module
 from haiku_core._src.base import Frame, PRNGSequence, _local
-from haiku_core._src.errors import JaxUsageError, NonEmptyStateError, module_prefix
+from haiku_core._src.errors import JaxUsageError, NonEmptyStateError, module_prefix, module_prefix
 
 __all__ = [
     "MultiTransformed",
@@ -371,7 +371,8 @@ def transform(f: Callable[..., Any], *, apply_rng: bool = True) -> Transformed:
 
 def _keyword_clash(name: str, sig: str) -> str:
     return (
-        f"haiku_core {sig}: got `{name}=` as a keyword argument. `{name}` is one of the "
+        f"haiku_core.Transformed.apply: {sig} got `{name}=` as a keyword argument. `{name}` "
+        "is one of the "
         "arguments (params, state, rng) the transform adds to apply, so a keyword of the "
         f"transformed function with that name must be passed positionally, after the "
         "transform's own arguments."
