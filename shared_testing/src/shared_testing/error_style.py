@@ -8,8 +8,9 @@ failed::
     haiku_core.<Class> '<module path>': `arg` must ..., got ...
 
 :func:`scan_package` finds every exception built from a literal message in a source
-tree (``SomethingError("...")`` / ``SomethingError(f"...")``, or a local variable that
-holds such a literal) and checks how the message starts:
+tree (``SomethingError("...")`` / ``SomethingError(f"...")``, a local variable that
+holds such a literal, or a same-file helper function that returns one:
+``SomethingError(make_message(...))``) and checks how the message starts:
 
 1. **Literal prefix**: the message text (with module-level string constants of the
    same file substituted, other placeholders read as a name segment) starts with
@@ -191,11 +192,24 @@ class _Scanner:
                 yield node, msg
             elif isinstance(msg, ast.Name) and msg.id in f.constants:
                 yield node, msg
+            elif isinstance(msg, ast.Call) and isinstance(msg.func, ast.Name):
+                # ``SomeError(make_message(...))``: the literals that helper returns.
+                for value in self._returned_literals(f, msg.func.id):
+                    yield node, value
             elif isinstance(msg, ast.Name):
                 fn = f.enclosing_function(node)
                 for value in self._assignments(fn, msg.id) if fn else []:
                     if isinstance(value, ast.Constant | ast.JoinedStr | ast.BinOp):
                         yield node, value
+
+    def _returned_literals(self, f: _File, func_name: str) -> Iterator[ast.expr]:
+        for node in f.tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name == func_name:
+                for sub in ast.walk(node):
+                    if isinstance(sub, ast.Return) and isinstance(
+                        sub.value, ast.Constant | ast.JoinedStr | ast.BinOp
+                    ):
+                        yield sub.value
 
     def check_messages(self) -> None:
         for f in self.files:
