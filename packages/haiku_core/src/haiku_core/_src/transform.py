@@ -16,7 +16,7 @@ from haiku_core._src import base
 from haiku_core._src import config as _config
 from haiku_core._src import module as hk_module
 from haiku_core._src.base import Frame, PRNGSequence, _local
-from haiku_core._src.errors import JaxUsageError, NonEmptyStateError, module_prefix, module_prefix
+from haiku_core._src.errors import JaxUsageError, NonEmptyStateError, module_prefix
 
 __all__ = [
     "MultiTransformed",
