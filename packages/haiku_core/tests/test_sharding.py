@@ -648,21 +648,24 @@ def test_logical_axes_retraces_a_jitted_init():
     }
 
 
-def test_prefixed_helper_places_names_of_a_lifted_init():
-    # hk.lift stores the inner params under "<outer scope>/<lift name>/"; an inner init
-    # wrapped with `prefixed` records its names there.
-    from haiku_core._src import sharding as sharding_src
-
+@pytest.mark.parametrize("lift_name", ["lifted", None])
+def test_names_inside_hk_lift_follow_the_lifted_params(lift_name):
+    # hk.lift stores the inner params under "<outer scope>/<lift name>/" (or the outer
+    # scope itself when name=None); names recorded by the inner init land there too.
     inner = hk.transform(lambda x: hk.Linear(3)(x))
 
     class Outer(hk.Module):
         def __call__(self, x):
-            init = sharding_src.prefixed(inner.init, "outer/lifted/")
-            p = hk.lift(init, name="lifted")(hk.next_rng_key(), x)
+            p = hk.lift(inner.init, name=lift_name)(hk.next_rng_key(), x)
             return inner.apply(p, None, x)
 
-    axes = axes_of(lambda x: Outer()(x), jnp.ones([2, 4]))
-    assert axes == {"outer/lifted/linear": {"w": ("embed", "mlp"), "b": ("mlp",)}}
+    f = lambda x: Outer()(x)  # noqa: E731
+    axes = axes_of(f, jnp.ones([2, 4]))
+    params = hk.transform(f).init(jax.random.PRNGKey(0), jnp.ones([2, 4]))
+    assert set(axes) == set(params)
+    (path,) = axes
+    assert path == ("outer/lifted/linear" if lift_name else "outer/linear")
+    assert axes[path] == {"w": ("embed", "mlp"), "b": ("mlp",)}
 
 
 def test_constrain_inside_a_transformed_module_and_rank_check():

@@ -10,6 +10,7 @@ import jax
 
 from haiku_core._src import base
 from haiku_core._src import module as hk_module
+from haiku_core._src import sharding as hk_sharding
 from haiku_core._src.base import ROOT_SCOPE, SCOPE
 from haiku_core._src.errors import NonEmptyStateError
 
@@ -175,10 +176,13 @@ def _make_lifted(
     def lifted(*args, **kwargs):
         frame = base.frame_or_raise(what)
         if frame.is_init:
+            # Logical axis names recorded inside the inner init follow its parameters to
+            # their place under ``prefix`` (a no-op unless hk.sharding is recording).
+            inner_init = hk_sharding.prefixed(init_fn, prefix)
             if name is None:
-                out = _run_guarded(init_fn, args, kwargs, what)
+                out = _run_guarded(inner_init, args, kwargs, what)
             else:
-                out = init_fn(*args, **kwargs)
+                out = inner_init(*args, **kwargs)
             if with_state:
                 params, state = out
             else:
