@@ -659,7 +659,7 @@ def test_names_inside_hk_lift_follow_the_lifted_params(lift_name):
             p = hk.lift(inner.init, name=lift_name)(hk.next_rng_key(), x)
             return inner.apply(p, None, x)
 
-    f = lambda x: Outer()(x)  # noqa: E731
+    f = lambda x: Outer()(x)
     axes = axes_of(f, jnp.ones([2, 4]))
     params = hk.transform(f).init(jax.random.PRNGKey(0), jnp.ones([2, 4]))
     assert set(axes) == set(params)
