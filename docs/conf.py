@@ -102,18 +102,9 @@ html_copy_source = False
 napoleon_custom_sections = [("Fields", "params_style")]
 
 # Docstrings whose text is not valid reStructuredText yet, with the smallest edit that makes it
-# render as meant: {documented name: [(old, new), ...]}. Each entry should go once the
-# docstring itself is fixed (an entry whose `old` no longer occurs does nothing).
-DOCSTRING_FIXES: dict[str, list[tuple[str, str]]] = {
-    "haiku_core.without_apply_rng": [
-        ("(or their multi_ versions)", "(or their ``multi_`` versions)")
-    ],
-    "haiku_core.sharding.summary": [
-        ("``jax.Array``s", "``jax.Array`` values"),
-        ("``jax.ShapeDtypeStruct``s", "``jax.ShapeDtypeStruct`` values"),
-    ],
-    "rlax_core.PolicyTarget": [("[S, *batch_shape]", "``[S, *batch_shape]``")],
-}
+# render as meant: {documented name: [(old, new), ...]}. Fix the docstring itself instead where
+# possible; every earlier entry has been fixed at its source.
+DOCSTRING_FIXES: dict[str, list[tuple[str, str]]] = {}
 
 
 def _fix_docstring(app, what, name, obj, options, lines) -> None:

@@ -363,7 +363,7 @@ def specs_from_rules(
     matches gives the spec.
 
     Args:
-      tree: params (arrays, ``jax.ShapeDtypeStruct``s or NumPy arrays), e.g. the result
+      tree: params (arrays, ``jax.ShapeDtypeStruct`` values or NumPy arrays), e.g. the result
         of ``init``, of ``jax.eval_shape(init, ...)`` or a loaded dm-haiku checkpoint.
       rules: ordered ``(regex, PartitionSpec)`` pairs; ``None`` means ``PartitionSpec()``.
       mesh: when given (a ``Mesh`` or an ``AbstractMesh``), every named mesh axis must
@@ -728,7 +728,7 @@ def sharded_init(
       **kwargs: keyword arguments for ``init_fn``.
 
     Returns:
-      What ``init_fn`` returns, as ``jax.Array``s sharded per ``specs``.
+      What ``init_fn`` returns, as ``jax.Array`` values sharded per ``specs``.
 
     Raises:
       ValueError: naming the parameter path, if ``specs`` does not match the output's
@@ -915,12 +915,12 @@ def summary(params: Any, specs: Any = None, *, mesh: AnyMesh | None = None) -> s
     """A table of parameters with their shape, dtype, spec and bytes per device.
 
     The spec and per-device bytes come from the arrays themselves when they are sharded
-    ``jax.Array``s (``.sharding`` and ``addressable_shards``); otherwise from ``specs``,
+    ``jax.Array`` values (``.sharding`` and ``addressable_shards``); otherwise from ``specs``,
     with per-device bytes computed from ``mesh`` (without a mesh, only unsharded
     parameters have a known per-device size).
 
     Args:
-      params: params tree (arrays or ``jax.ShapeDtypeStruct``s).
+      params: params tree (arrays or ``jax.ShapeDtypeStruct`` values).
       specs: optional PartitionSpec tree of the same structure.
       mesh: optional mesh used to compute per-device bytes from ``specs``.
 

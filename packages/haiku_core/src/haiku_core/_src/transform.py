@@ -408,7 +408,7 @@ def without_apply_rng(f: TransformedT) -> TransformedT:
     """Removes the ``rng`` argument from ``apply`` (``init`` keeps it).
 
     Args:
-      f: a Transformed / TransformedWithState (or their multi_ versions).
+      f: a Transformed / TransformedWithState (or their ``multi_`` versions).
 
     Returns:
       The same kind of pair, with ``apply(params, *a)`` (or ``apply(params, state, *a)``).

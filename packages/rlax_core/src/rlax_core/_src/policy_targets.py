@@ -24,7 +24,7 @@ class PolicyTarget(MappingMixin):
 
     Attributes:
       actions: [S, ...] sampled actions.
-      weights: [S, *batch_shape] weight of each sample.
+      weights: ``[S, *batch_shape]`` weight of each sample.
     """
 
     actions: jax.Array
