@@ -40,8 +40,15 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 
 
+class _NegativeBatchSizeError(TypeError, ValueError):
+    """A negative ``initial_state`` batch size (catchable as TypeError or ValueError)."""
+
+
 def _check_batch_size(where: str, batch_size: Any) -> None:
-    """Static check of an ``initial_state`` batch size (``None`` or a positive int)."""
+    """Static check of an ``initial_state`` batch size (``None`` or an int >= 0).
+
+    A batch size of 0 is valid and gives states with a leading axis of size 0.
+    """
     if batch_size is None:
         return
     try:
@@ -53,8 +60,8 @@ def _check_batch_size(where: str, batch_size: Any) -> None:
             f"{where}: `batch_size` must be an int or None, got {type(batch_size).__name__} "
             f"({batch_size!r})."
         ) from None
-    if value < 1:
-        raise ValueError(f"{where}: `batch_size` must be >= 1 (or None), got {value}.")
+    if value < 0:
+        raise _NegativeBatchSizeError(f"{where}: `batch_size` must be >= 0 (or None), got {value}.")
 
 
 def add_batch(tree: Any, batch_size: int | None) -> Any:
