@@ -110,7 +110,7 @@ def test_config_set_and_experimental_toggles_return_previous():
     assert hk.experimental.check_jax_usage(False) is True
     assert hk.experimental.module_auto_repr(True) is True
     with pytest.raises(ValueError, match="rng_reserve_size"):
-        hk.config.set(rng_reserve_size=0)
+        hk.experimental.rng_reserve_size(0)
     with pytest.raises(TypeError, match="check_jax_usage"):
         hk.config.set(check_jax_usage="yes")
 

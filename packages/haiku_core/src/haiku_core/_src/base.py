@@ -840,7 +840,15 @@ class PRNGSequence(Iterator[jax.Array]):
 
     def __next__(self) -> jax.Array:
         if not self._subkeys:
-            self.reserve(_config.tls.config.rng_reserve_size)
+            size = _config.tls.config.rng_reserve_size
+            self.reserve(size)
+            if not self._subkeys:
+                raise _EmptyReserveError(
+                    "haiku_core.PRNGSequence: no reserved key to hand out and "
+                    f"`rng_reserve_size` is {size}, so none is split off; set "
+                    "hk.config rng_reserve_size >= 1 (or reserve keys first with "
+                    "hk.reserve_rng_keys)."
+                )
         self._draws += 1
         return self._subkeys.popleft()
 
@@ -854,6 +862,10 @@ class PRNGSequence(Iterator[jax.Array]):
         """
         self.reserve(max(num - len(self._subkeys), 0))
         return tuple(next(self) for _ in range(num))
+
+
+class _EmptyReserveError(IndexError):
+    """A single key was drawn while ``rng_reserve_size`` < 1 and no key was reserved."""
 
 
 _SEQ_MSG = (

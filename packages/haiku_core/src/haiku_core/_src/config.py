@@ -27,7 +27,10 @@ class Config:
       module_auto_repr: if True, ``repr(module)`` shows its constructor arguments.
       restore_flatmap: accepted for compatibility; params are always plain dicts.
       rng_reserve_size: how many keys the RNG sequence splits at once when it
-        runs out of reserved keys.
+        runs out of reserved keys. Values < 1 are stored as given; with them a
+        single-key draw (``next_rng_key``) that finds no reserved key raises
+        ``IndexError``, while ``next_rng_keys(n)`` and ``reserve_rng_keys(n)``
+        still split the keys they need.
     """
 
     check_jax_usage: bool = False
@@ -85,10 +88,6 @@ def _validate(check_jax_usage, module_auto_repr, restore_flatmap, rng_reserve_si
                 "haiku_core.config: `rng_reserve_size` must be an int, got "
                 f"{type(rng_reserve_size).__name__}."
             )
-        if rng_reserve_size < 1:
-            raise ValueError(
-                f"haiku_core.config: `rng_reserve_size` must be >= 1, got {rng_reserve_size}."
-            )
         updates["rng_reserve_size"] = rng_reserve_size
     return updates
 
@@ -110,7 +109,6 @@ def set(
 
     Raises:
       TypeError: if an option has the wrong type.
-      ValueError: if ``rng_reserve_size`` < 1.
     """
     for k, v in _validate(
         check_jax_usage, module_auto_repr, restore_flatmap, rng_reserve_size
@@ -135,7 +133,6 @@ def context(
 
     Raises:
       TypeError: if an option has the wrong type.
-      ValueError: if ``rng_reserve_size`` < 1.
     """
     return assign(**_validate(check_jax_usage, module_auto_repr, restore_flatmap, rng_reserve_size))
 
@@ -219,9 +216,17 @@ def rng_reserve_size(size: int) -> int:
     """Sets how many keys the RNG sequence splits at once.
 
     Args:
-      size: new value, >= 1.
+      size: new value, >= 1 (unlike ``hk.config.set``/``context``, which accept
+        any int).
 
     Returns:
       The previous value.
+
+    Raises:
+      ValueError: if ``size`` < 1.
     """
+    if not isinstance(size, bool) and isinstance(size, int) and size < 1:
+        raise ValueError(
+            f"haiku_core.experimental.rng_reserve_size: `size` must be >= 1, got {size}."
+        )
     return _swap("rng_reserve_size", size)  # type: ignore[return-value]
