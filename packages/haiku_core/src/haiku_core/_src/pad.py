@@ -211,10 +211,6 @@ def create_from_padfn(
 create = create_from_padfn
 
 
-def _is_pair(x: Any) -> bool:
-    return isinstance(x, Sequence) and not isinstance(x, (str, bytes)) and len(x) == 2
-
-
 def create_from_tuple(
     padding: tuple[int, int] | Sequence[tuple[int, int]],
     n: int,
@@ -223,7 +219,9 @@ def create_from_tuple(
 
     Args:
       padding: one ``(before, after)`` pair of ints (used for every dimension), or a
-        sequence of 1 or ``n`` such pairs.
+        sequence of 1 or ``n`` such pairs. When ``padding[0]`` is an int, the whole of
+        ``padding`` is repeated ``n`` times whatever its length (as in dm-haiku), so
+        ``((1, 2, 3), 2)`` gives ``((1, 2, 3), (1, 2, 3))``.
       n: number of spatial dimensions.
 
     Returns:
@@ -232,7 +230,6 @@ def create_from_tuple(
     Raises:
       TypeError: if ``padding`` is not a sequence, or a sequence of pairs of a length
         other than 1 or ``n``.
-      ValueError: if an entry is not a ``(before, after)`` pair of ints.
 
     >>> import haiku_core as hk
     >>> hk.pad.create_from_tuple((1, 2), 2)
@@ -256,13 +253,18 @@ def create_from_tuple(
             f"{_PUBLIC}.create_from_tuple: `padding` {padding!r} must be a (before, after) "
             f"pair or a sequence of length 1 or {n} of pairs, got length {len(padding)}."
         )
-    for pair in pairs:
-        if not _is_pair(pair) or not all(isinstance(p, numbers.Integral) for p in pair):
-            raise ValueError(
-                f"{_PUBLIC}.create_from_tuple: each padding entry must be a (before, after) "
-                f"pair of ints, got {pair!r} (from `padding`={padding!r})."
-            )
-    return tuple((int(b), int(a)) for b, a in pairs)
+    return tuple(_as_entry(entry) for entry in pairs)
+
+
+def _as_entry(entry: Any) -> Any:
+    """One ``create_from_tuple`` entry: a list/tuple becomes a tuple (ints as ``int``).
+
+    Entries are not checked to be pairs: like dm-haiku, any entry is passed through
+    and a malformed one is reported by the convolution that uses it.
+    """
+    if isinstance(entry, (list, tuple)):
+        return tuple(int(v) if isinstance(v, numbers.Integral) else v for v in entry)
+    return entry
 
 
 # Public functions report the public namespace (reprs, docs, doctest collection).
