@@ -497,13 +497,10 @@ class BatchApply:
 
         Args:
           f: callable to wrap.
-          num_dims: number of leading axes to merge (>= 1).
-
-        Raises:
-          ValueError: if ``num_dims`` < 1.
+          num_dims: number of leading axes to merge, i.e. ``x.shape[:num_dims]`` (a
+            negative value counts from the end, as in slicing). Any int is accepted
+            here; a call raises if it selects no axis of an input.
         """
-        if num_dims < 1:
-            raise ValueError(f"haiku_core.BatchApply: `num_dims` must be >= 1, got {num_dims}.")
         self._f = f
         self.num_dims = num_dims
 
@@ -512,6 +509,8 @@ class BatchApply:
 
         Raises:
           ValueError: if no array input has rank >= ``num_dims``.
+          TypeError: if ``x.shape[:num_dims]`` is empty for an array input ``x`` (e.g.
+            ``num_dims=0``): there is no axis to merge.
           BatchApplyOutputError: (a ``ValueError`` and ``TypeError``) if an output's
             leading axis has the wrong size.
         """
@@ -529,6 +528,12 @@ class BatchApply:
         def merge(x: Any) -> Any:
             if not _is_array(x) or x.ndim < n:
                 return x
+            if not x.shape[:n]:
+                raise TypeError(
+                    f"haiku_core.BatchApply: `num_dims`={n} selects no leading axis to merge "
+                    f"of an input of shape {x.shape}; expected x.shape[:num_dims] to be "
+                    "non-empty (e.g. num_dims >= 1)."
+                )
             return x.reshape((math.prod(x.shape[:n]), *x.shape[n:]))
 
         def split(x: Any) -> Any:
