@@ -147,7 +147,9 @@ def to_immutable_dict(mapping: Mapping[K, V]) -> Mapping[K, V]:
       A :class:`FlatMap` (immutable, hashable if its values are, and a JAX pytree).
 
     Raises:
-      TypeError: if ``mapping`` is not a mapping.
+      AttributeError: (also a ``TypeError``) if ``mapping`` is not a mapping and has
+        no ``items()`` method. An object that is not a ``Mapping`` but has
+        ``items()`` returning ``(key, value)`` pairs is accepted.
 
     >>> from haiku_core import data_structures as ds
     >>> frozen = ds.to_immutable_dict({"linear": {"w": 1.0}})
@@ -155,11 +157,18 @@ def to_immutable_dict(mapping: Mapping[K, V]) -> Mapping[K, V]:
     1.0
     """
     if not isinstance(mapping, Mapping):
-        raise TypeError(
-            f"{_PUBLIC}.to_immutable_dict: `mapping` must be a Mapping, "
-            f"got {type(mapping).__name__}."
-        )
+        items = getattr(mapping, "items", None)
+        if not callable(items):
+            raise _NotAMappingError(
+                f"{_PUBLIC}.to_immutable_dict: `mapping` must be a Mapping (or have an "
+                f"items() method), got {type(mapping).__name__}: {mapping!r}."
+            )
+        mapping = dict(items())
     return FlatMap(mapping)
+
+
+class _NotAMappingError(AttributeError, TypeError):
+    """``to_immutable_dict`` got an object without ``items()``."""
 
 
 def _unflatmap(value: Any) -> Any:
