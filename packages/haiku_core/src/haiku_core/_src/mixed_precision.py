@@ -265,9 +265,13 @@ def _sync_active() -> None:
         flag[0] = bool(_POLICIES)
 
 
+class _NotAClassError(AttributeError, TypeError):
+    """A mixed-precision policy function got a ``cls`` that is not a class."""
+
+
 def _check_cls(where: str, cls: Any) -> None:
     if not isinstance(cls, type):
-        raise TypeError(
+        raise _NotAClassError(
             f"{_PUBLIC}.{where}: `cls` must be a module class (e.g. hk.Linear), "
             f"got {type(cls).__name__}: {cls!r}."
         )
@@ -295,7 +299,8 @@ def set_policy(cls: type, policy: Policy | str) -> None:
         :func:`parse_policy`.
 
     Raises:
-      TypeError: if ``cls`` is not a class or ``policy`` is not a policy.
+      AttributeError: (also a ``TypeError``) if ``cls`` is not a class.
+      TypeError: if ``policy`` is not a policy.
 
     >>> import haiku_core as hk
     >>> from haiku_core import mixed_precision as mp
