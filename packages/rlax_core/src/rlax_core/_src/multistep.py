@@ -21,6 +21,8 @@ References:
 
 from __future__ import annotations
 
+import operator
+
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
@@ -226,6 +228,10 @@ def discounted_returns(
     )
 
 
+class _StepCountError(TypeError, ValueError):
+    """``n_step_bootstrapped_returns`` got ``n < 1`` (catchable as TypeError or ValueError)."""
+
+
 def n_step_bootstrapped_returns(
     r_t: ArrayLike,
     discount_t: ArrayLike,
@@ -245,7 +251,8 @@ def n_step_bootstrapped_returns(
       r_t: ``[T]`` rewards.
       discount_t: ``[T]`` discounts.
       v_t: ``[T]`` bootstrap values.
-      n: static number of steps (``n >= 1``).
+      n: static number of steps (``n >= 1``; any integer-like value, e.g. a NumPy int,
+        is accepted).
       lambda_t: ``[]`` or ``[T]`` lambda mixing (1 gives plain n-step returns).
       stop_target_gradients: whether to stop gradients through the returns (default False).
 
@@ -253,8 +260,9 @@ def n_step_bootstrapped_returns(
       ``[T]`` n-step returns.
 
     Raises:
-      ValueError: on rank or shape mismatch or ``n < 1``.
-      TypeError: if an input is not floating point.
+      ValueError: on rank or shape mismatch.
+      TypeError: if an input is not floating point or ``n`` is not an int.
+      TypeError: (also a ``ValueError``) if ``n < 1``.
 
     References:
       Sutton & Barto (2018), Reinforcement Learning: An Introduction, 2nd ed., section 7.1.
@@ -274,8 +282,14 @@ def n_step_bootstrapped_returns(
         lambda_t=(lambda_t, "float"),
     )
     checks.check_equal_shape(fn, r_t=r_t, discount_t=discount_t, v_t=v_t)
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"{fn}: `n` must be a static int >= 1, got {n!r}.")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(
+            f"{fn}: `n` must be a static int >= 1, got {type(n).__name__}: {n!r}."
+        ) from None
+    if n < 1:
+        raise _StepCountError(f"{fn}: `n` must be a static int >= 1, got {n}.")
     r_t, discount_t, v_t = map(jnp.asarray, (r_t, discount_t, v_t))
     length = r_t.shape[0]
     check_per_step(fn, "lambda_t", lambda_t, length)
