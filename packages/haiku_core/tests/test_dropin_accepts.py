@@ -180,3 +180,20 @@ def test_mixed_precision_non_class_raises_attribute_error(fn):
     for exc in (AttributeError, TypeError):
         with pytest.raises(exc, match=rf"haiku_core\.mixed_precision\.{fn}: `cls`"):
             getattr(hk.mixed_precision, fn)(*args)
+
+
+@pytest.mark.parametrize("empty", [(), [], None])
+def test_create_from_tuple_empty_padding_raises_assertion_error(empty):
+    # Upstream asserts the padding is non-empty (AssertionError); ours is also a TypeError.
+    for exc in (AssertionError, TypeError):
+        with pytest.raises(exc, match=r"haiku_core\.pad\.create_from_tuple: `padding` must not"):
+            hk.pad.create_from_tuple(empty, 2)
+
+
+@pytest.mark.parametrize("cls", [hk.Linear, 3])
+def test_set_policy_none_raises_assertion_error(cls):
+    # Upstream asserts policy is not None before looking at cls (AssertionError).
+    for exc in (AssertionError, TypeError):
+        with pytest.raises(exc, match=r"haiku_core\.mixed_precision\.set_policy: `policy`"):
+            hk.mixed_precision.set_policy(cls, None)
+    assert hk.mixed_precision.get_policy(hk.Linear) is None

@@ -265,6 +265,10 @@ def _sync_active() -> None:
         flag[0] = bool(_POLICIES)
 
 
+class _NonePolicyError(AssertionError, TypeError):
+    """``set_policy`` got ``policy=None`` (``clear_policy`` removes a policy)."""
+
+
 class _NotAClassError(AttributeError, TypeError):
     """A mixed-precision policy function got a ``cls`` that is not a class."""
 
@@ -299,6 +303,7 @@ def set_policy(cls: type, policy: Policy | str) -> None:
         :func:`parse_policy`.
 
     Raises:
+      AssertionError: (also a ``TypeError``) if ``policy`` is None.
       AttributeError: (also a ``TypeError``) if ``cls`` is not a class.
       TypeError: if ``policy`` is not a policy.
 
@@ -311,6 +316,11 @@ def set_policy(cls: type, policy: Policy | str) -> None:
     'p=full,c=bf16,o=full'
     >>> mp.clear_policy(MyNet)
     """
+    if policy is None:
+        raise _NonePolicyError(
+            f"{_PUBLIC}.set_policy: `policy` must not be None; to remove the policy of "
+            f"{cls!r} use {_PUBLIC}.clear_policy."
+        )
     _check_cls("set_policy", cls)
     _POLICIES[cls] = _as_policy("set_policy", policy)
     _sync_active()

@@ -211,6 +211,18 @@ def create_from_padfn(
 create = create_from_padfn
 
 
+class _EmptyPaddingError(AssertionError, TypeError):
+    """``create_from_tuple`` got an empty (falsy) ``padding``."""
+
+
+def _is_empty(padding: Any) -> bool:
+    """Whether ``padding`` is falsy (``None``, ``()``, ``[]``, ``0``)."""
+    try:
+        return not padding
+    except (TypeError, ValueError):
+        return False
+
+
 def create_from_tuple(
     padding: tuple[int, int] | Sequence[tuple[int, int]],
     n: int,
@@ -228,6 +240,7 @@ def create_from_tuple(
       A tuple of ``n`` ``(before, after)`` tuples.
 
     Raises:
+      AssertionError: (also a ``TypeError``) if ``padding`` is empty or ``None``.
       TypeError: if ``padding`` is not a sequence, or a sequence of pairs of a length
         other than 1 or ``n``.
 
@@ -237,7 +250,11 @@ def create_from_tuple(
     >>> hk.pad.create_from_tuple([(0, 1), (2, 3)], 2)
     ((0, 1), (2, 3))
     """
-    if isinstance(padding, (str, bytes)) or not isinstance(padding, Sequence) or not padding:
+    if _is_empty(padding):
+        raise _EmptyPaddingError(
+            f"{_PUBLIC}.create_from_tuple: `padding` must not be empty, got {padding!r}."
+        )
+    if isinstance(padding, (str, bytes)) or not isinstance(padding, Sequence):
         raise TypeError(
             f"{_PUBLIC}.create_from_tuple: `padding` must be a (before, after) pair of ints "
             f"or a sequence of 1 or {n} such pairs, got {padding!r}."
