@@ -197,3 +197,21 @@ def test_set_policy_none_raises_assertion_error(cls):
         with pytest.raises(exc, match=r"haiku_core\.mixed_precision\.set_policy: `policy`"):
             hk.mixed_precision.set_policy(cls, None)
     assert hk.mixed_precision.get_policy(hk.Linear) is None
+
+
+@pytest.mark.parametrize("size", [np.int64(2), True])
+def test_rng_reserve_size_accepts_integer_like(size):
+    # Upstream accepts any value on entering; integer-likes then draw normally.
+    with hk.config.context(rng_reserve_size=size):
+        key = hk.transform(hk.next_rng_key).apply({}, jax.random.PRNGKey(0))
+    # First key of one split into size + 1 keys; for PRNGKey(0) it is the same whatever
+    # the split count here (upstream gave [928981903, 3453687069] for both sizes).
+    np.testing.assert_array_equal(key, _expected_keys(0, int(size))[0])
+    np.testing.assert_array_equal(key, [928981903, 3453687069])
+
+
+@pytest.mark.parametrize("size", [1.5, "2"])
+def test_rng_reserve_size_non_integer_raises_type_error(size):
+    # Upstream stores these and raises TypeError at the first draw; we raise it on entry.
+    with pytest.raises(TypeError, match=r"haiku_core\.config: `rng_reserve_size` must be an int"):
+        hk.config.set(rng_reserve_size=size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import operator
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -83,11 +84,13 @@ def _validate(check_jax_usage, module_auto_repr, restore_flatmap, rng_reserve_si
                 )
             updates[name] = value
     if rng_reserve_size is not None:
-        if isinstance(rng_reserve_size, bool) or not isinstance(rng_reserve_size, int):
+        try:
+            operator.index(rng_reserve_size)
+        except TypeError:
             raise TypeError(
                 "haiku_core.config: `rng_reserve_size` must be an int, got "
-                f"{type(rng_reserve_size).__name__}."
-            )
+                f"{type(rng_reserve_size).__name__}: {rng_reserve_size!r}."
+            ) from None
         updates["rng_reserve_size"] = rng_reserve_size
     return updates
 
