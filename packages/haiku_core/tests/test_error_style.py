@@ -104,6 +104,11 @@ def _resolve(path: str) -> tuple[object, list[str]]:
     return obj, []
 
 
+# Public names that exist only when an optional dependency is installed (flax for the
+# Flax interop adapter class); without it the attribute lookup raises on purpose.
+NEEDS_OPTIONAL_DEPENDENCY = {"haiku_core.experimental.flax.Module"}
+
+
 def test_literal_prefixes_name_public_objects():
     """Every fully literal prefix (``haiku_core.a.b``) resolves to a public object."""
     prefixes = literal_prefixes(SRC, "haiku_core", prefix_names=PREFIX_NAMES, helper_calls=HELPERS)
@@ -116,7 +121,7 @@ def test_literal_prefixes_name_public_objects():
             bad.append((path, lineno, prefix))
             continue
         _, rest = _resolve(prefix)
-        if rest:
+        if rest and prefix not in NEEDS_OPTIONAL_DEPENDENCY:
             bad.append((path, lineno, prefix))
     assert not bad, f"prefixes that are not public paths: {bad}"
 
