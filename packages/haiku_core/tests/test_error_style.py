@@ -17,7 +17,6 @@ states exactly which messages it sees and how a forwarded prefix (``fn``/``owner
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from shared_testing.error_style import literal_prefixes, scan_package
+from shared_testing.error_style import literal_prefixes, resolve_public_path, scan_package
 
 import haiku_core as hk
 
@@ -90,20 +89,6 @@ def test_every_exemption_is_still_needed():
         assert (SRC / name).exists(), name
 
 
-def _resolve(path: str) -> tuple[object, list[str]]:
-    parts = path.split(".")
-    obj: object = importlib.import_module(parts[0])
-    for i, part in enumerate(parts[1:], start=1):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            try:
-                obj = importlib.import_module(".".join(parts[: i + 1]))
-            except ImportError:
-                return obj, parts[i:]
-    return obj, []
-
-
 # Public names that exist only when an optional dependency is installed (flax for the
 # Flax interop adapter class); without it the attribute lookup raises on purpose.
 NEEDS_OPTIONAL_DEPENDENCY = {"haiku_core.experimental.flax.Module"}
@@ -120,7 +105,7 @@ def test_literal_prefixes_name_public_objects():
         if "._" in prefix or prefix.startswith(("hk.", "haiku_core._src")):
             bad.append((path, lineno, prefix))
             continue
-        _, rest = _resolve(prefix)
+        _, rest = resolve_public_path(prefix)
         if rest and prefix not in NEEDS_OPTIONAL_DEPENDENCY:
             bad.append((path, lineno, prefix))
     assert not bad, f"prefixes that are not public paths: {bad}"

@@ -14,13 +14,12 @@ to the literal it came from.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import pytest
-from shared_testing.error_style import literal_prefixes, scan_package
+from shared_testing.error_style import literal_prefixes, resolve_public_path, scan_package
 
 import rlax_core as rlax
 
@@ -67,20 +66,6 @@ def test_every_exemption_is_still_needed():
     assert not stale, f"exemptions that match no message any more: {stale}"
 
 
-def _resolve(path: str) -> tuple[object, list[str]]:
-    parts = path.split(".")
-    obj: object = importlib.import_module(parts[0])
-    for i, part in enumerate(parts[1:], start=1):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            try:
-                obj = importlib.import_module(".".join(parts[: i + 1]))
-            except ImportError:
-                return obj, parts[i:]
-    return obj, []
-
-
 def test_literal_prefixes_name_public_functions():
     prefixes = literal_prefixes(SRC, "rlax_core", prefix_names=PREFIX_NAMES, helper_calls=HELPERS)
     assert len(prefixes) > 100  # the scan does see the package's messages
@@ -93,7 +78,7 @@ def test_literal_prefixes_name_public_functions():
         if prefix in INTERNAL_NAMES:
             seen_internal.add(prefix)
             continue
-        obj, rest = _resolve(prefix)
+        obj, rest = resolve_public_path(prefix)
         if not rest:
             continue
         if len(rest) == 1 and rest[0] in DISTRIBUTION_METHODS and callable(obj):

@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-__all__ = ["Finding", "literal_prefixes", "scan_package"]
+__all__ = ["Finding", "literal_prefixes", "resolve_public_path", "scan_package"]
 
 _UNKNOWN = "\x00"
 
@@ -394,3 +395,24 @@ def literal_prefixes(
     for path, lineno, text in scanner.literals:
         out.add((path, lineno, text.split(" '", 1)[0]))
     return sorted(out)
+
+
+def resolve_public_path(path: str) -> tuple[object, list[str]]:
+    """Follows a dotted public path (``pkg.sub.Name``) by attribute access, importing
+    submodules where an attribute is missing.
+
+    Returns:
+      ``(obj, rest)``: the deepest object reached and the parts that did not resolve
+      (empty when the whole path names an object).
+    """
+    parts = path.split(".")
+    obj: object = importlib.import_module(parts[0])
+    for i, part in enumerate(parts[1:], start=1):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            try:
+                obj = importlib.import_module(".".join(parts[: i + 1]))
+            except ImportError:
+                return obj, parts[i:]
+    return obj, []
