@@ -229,7 +229,11 @@ def kl_k3(sample_logp: ArrayLike, other_logp: ArrayLike) -> jax.Array:
       >>> print([round(float(e), 4) for e in est])
       [0.1931, 0.3069]
     """
-    log_r = _log_ratio("rlax_core.kl_k3", sample_logp, other_logp)
+    return k3_from_log_ratio(_log_ratio("rlax_core.kl_k3", sample_logp, other_logp))
+
+
+def k3_from_log_ratio(log_r: jax.Array) -> jax.Array:
+    """Schulman's k3 ``(r - 1) - log r`` from ``log r`` (no checks; shared with GRPO)."""
     return jnp.expm1(log_r) - log_r
 
 

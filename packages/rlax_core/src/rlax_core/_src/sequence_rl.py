@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from rlax_core._src import checks, multistep
+from rlax_core._src.policy_optimisation import k3_from_log_ratio
 
 __all__ = ["dpo_loss", "grpo_advantages", "grpo_loss"]
 
@@ -168,9 +169,7 @@ def grpo_loss(
     ratio = jnp.exp(logp - logp_old)
     clipped_ratio = jnp.clip(ratio, 1.0 - clip_epsilon, 1.0 + clip_epsilon)
     surrogate = jnp.minimum(ratio * adv, clipped_ratio * adv)
-    log_ratio_ref = logp_ref - logp
-    kl_k3 = jnp.exp(log_ratio_ref) - log_ratio_ref - 1.0
-    per_token = kl_coef * kl_k3 - surrogate
+    per_token = kl_coef * k3_from_log_ratio(logp_ref - logp) - surrogate
 
     token_count = jnp.sum(weights, axis=-1)
     per_sequence = jnp.sum(per_token * weights, axis=-1) / jnp.maximum(token_count, 1.0)
